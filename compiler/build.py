@@ -1,0 +1,91 @@
+"""The compiler driver: ONNX model -> artifact directory.
+
+import -> pass pipeline -> lowering -> one tvm.compile -> memory plan -> artifact.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.ir import Dim, Graph
+from convrnn.compiler.lower import KernelCall, lower_graph
+from convrnn.compiler.memory_plan import MemoryPlan, plan_memory
+from convrnn.compiler.passes import run_pipeline
+from convrnn.compiler.target import Target, parse_target
+from convrnn.frontend import import_onnx
+from convrnn.frontend.importer import ModelSource
+from convrnn.runtime.artifact import write_artifact
+
+
+@dataclass
+class Compiled:
+    graph: Graph
+    calls: list[KernelCall]
+    memory: MemoryPlan
+    functions: dict[str, Any]
+    target: Target
+
+
+def compile_graph(graph: Graph, target: Target) -> tuple[Compiled, Any]:
+    graph = run_pipeline(graph)
+    functions, calls = lower_graph(graph, target)
+    executable = tvm_.build(functions, target) if functions else None
+    return Compiled(graph, calls, plan_memory(graph, calls), functions, target), executable
+
+
+def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
+    """plan.json's content and the constants to store, keyed as the plan names them."""
+    graph, memory = compiled.graph, compiled.memory
+    tensors: dict[str, dict[str, Any]] = {}
+    constants = {}
+
+    def describe(value) -> dict[str, Any]:
+        return {"shape": list(value.type.shape), "dtype": value.type.dtype}
+
+    for value in graph.inputs:
+        tensors[value.name] = dict(describe(value), slot=memory.slot_of[value.name])
+    used_constants = {id(v) for call in compiled.calls for v in call.node.inputs if v is not None}
+    for name, value in graph.constant_values.items():
+        if id(value) in used_constants:
+            key = f"c{len(constants)}"
+            constants[key] = graph.constants[name]
+            tensors[name] = dict(describe(value), constant=key)
+    for call in compiled.calls:
+        for value in call.node.outputs:
+            if value.name in memory.view_of:
+                tensors[value.name] = dict(describe(value), view_of=memory.view_of[value.name])
+            else:
+                tensors[value.name] = dict(describe(value), slot=memory.slot_of[value.name])
+    plan = {
+        "target": compiled.target.json,
+        "device": compiled.target.device_type,
+        "inputs": [dict(describe(v), name=v.name) for v in graph.inputs],
+        "outputs": [dict(describe(v), name=v.name) for v in graph.outputs],
+        "tensors": tensors,
+        "slots": memory.slot_tensors,
+        "kernels": sorted(compiled.functions),
+        "calls": [{"kernel": c.kernel, "node": c.node.name,
+                   "args": [v.name for v in c.node.inputs if v is not None] + [v.name for v in c.node.outputs]}
+                  for c in compiled.calls if c.kernel is not None],
+        "peak_activation_bytes": memory.peak_bytes,
+    }
+    return plan, constants
+
+
+def compile_model(model: ModelSource, output: "str | os.PathLike", target: "str | dict | Target | None" = "cpu",
+                  input_shapes: Optional[dict[str, list[Dim]]] = None) -> Path:
+    """Compile an ONNX model (path, bytes or ModelProto) into an artifact directory at `output`."""
+    target = parse_target(target)
+    graph = import_onnx(model, input_shapes)
+    compiled, executable = compile_graph(graph, target)
+    plan, constants = make_plan(compiled)
+
+    def write_library(path: str) -> None:
+        if executable is None:
+            raise NotImplementedError("a model with no kernels")
+        tvm_.export_library(executable, path)
+
+    return write_artifact(output, plan, constants, write_library)

@@ -1,0 +1,127 @@
+"""convrnn's graph IR: typed values, nodes and graphs.
+
+The leaf module of the project: it imports nothing from convrnn and nothing from TVM.
+A dimension is an ``int`` or a symbolic name such as ``"batch"``; two symbolic dims with
+the same name are equal. Values are compared by identity, never by name.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Optional, Union
+
+import numpy as np
+
+Dim = Union[int, str]
+
+SUPPORTED_DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
+
+
+@dataclass(frozen=True)
+class TensorType:
+    shape: tuple[Dim, ...]
+    dtype: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(d if isinstance(d, str) else int(d) for d in self.shape))
+        object.__setattr__(self, "dtype", str(np.dtype(self.dtype)))
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def is_static(self) -> bool:
+        return all(isinstance(d, int) for d in self.shape)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(d for d in self.shape if isinstance(d, str))
+
+    def num_elements(self, bindings: Optional[dict[str, int]] = None) -> int:
+        n = 1
+        for d in self.shape:
+            n *= bindings[d] if isinstance(d, str) else d
+        return n
+
+    def nbytes(self, bindings: Optional[dict[str, int]] = None) -> int:
+        return self.num_elements(bindings) * np.dtype(self.dtype).itemsize
+
+    def __str__(self) -> str:
+        return f"{self.dtype}[{','.join(str(d) for d in self.shape)}]"
+
+
+class Value:
+    """A tensor flowing through a graph: defined once, by a node, a graph input or a constant."""
+
+    __slots__ = ("name", "type")
+
+    def __init__(self, name: str, type: TensorType):
+        self.name = name
+        self.type = type
+
+    def __repr__(self) -> str:
+        return f"%{self.name}: {self.type}"
+
+
+@dataclass(eq=False)
+class Node:
+    op: str
+    inputs: tuple[Optional[Value], ...]
+    outputs: tuple[Value, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.inputs = tuple(self.inputs)
+        self.outputs = tuple(self.outputs)
+
+
+@dataclass(eq=False)
+class Graph:
+    inputs: list[Value]
+    outputs: list[Value]
+    nodes: list[Node]
+    # Constant data keyed by the name of the Value that carries it.
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
+    constant_values: dict[str, Value] = field(default_factory=dict)
+
+    def is_constant(self, value: Optional[Value]) -> bool:
+        return value is not None and value.name in self.constants
+
+    def values(self) -> Iterator[Value]:
+        """Every value of the graph once: inputs, constants, then node outputs in order."""
+        yield from self.inputs
+        yield from self.constant_values.values()
+        for node in self.nodes:
+            yield from node.outputs
+
+    def consumers(self) -> dict[int, list[Node]]:
+        """Map id(value) -> nodes reading it."""
+        users: dict[int, list[Node]] = {}
+        for node in self.nodes:
+            for value in node.inputs:
+                if value is not None:
+                    users.setdefault(id(value), []).append(node)
+        return users
+
+    def replace(self, **changes: Any) -> "Graph":
+        fields = dict(inputs=self.inputs, outputs=self.outputs, nodes=self.nodes,
+                      constants=self.constants, constant_values=self.constant_values)
+        fields.update(changes)
+        return Graph(**fields)
+
+
+class NameGenerator:
+    """Hands out names unique within one graph, keeping readable prefixes."""
+
+    def __init__(self, taken: Iterable[str] = ()):
+        self._taken = set(taken)
+        self._counter = itertools.count()
+
+    def __call__(self, prefix: str) -> str:
+        name = prefix
+        while name in self._taken or not name:
+            name = f"{prefix}_{next(self._counter)}"
+        self._taken.add(name)
+        return name

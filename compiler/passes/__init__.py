@@ -1,0 +1,35 @@
+"""The pass pipeline: one ordered, named list, each pass `Graph -> Graph`, pure.
+
+`convrnn inspect --after NAME` prints the graph after any of them.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from convrnn.compiler.ir import Graph
+from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
+
+Pass = Callable[[Graph], Graph]
+
+PIPELINE: list[tuple[str, Pass]] = [
+    ("eliminate_dead_code", eliminate_dead_code),
+]
+
+
+def pass_names() -> list[str]:
+    return [name for name, _ in PIPELINE]
+
+
+def run_pipeline(graph: Graph, stop_after: Optional[str] = None, verify: bool = False) -> Graph:
+    if stop_after is not None and stop_after not in pass_names():
+        raise KeyError(stop_after)
+    if verify:
+        from convrnn.compiler.verifier import verify as verify_graph
+        verify_graph(graph)
+    for name, transform in PIPELINE:
+        graph = transform(graph)
+        if verify:
+            verify_graph(graph)
+        if name == stop_after:
+            break
+    return graph

@@ -1,0 +1,16 @@
+"""Remove nodes and constants no graph output depends on."""
+from __future__ import annotations
+
+from convrnn.compiler.ir import Graph
+
+
+def eliminate_dead_code(graph: Graph) -> Graph:
+    live = {id(v) for v in graph.outputs}
+    kept = []
+    for node in reversed(graph.nodes):
+        if any(id(v) in live for v in node.outputs):
+            kept.append(node)
+            live.update(id(v) for v in node.inputs if v is not None)
+    constant_values = {n: v for n, v in graph.constant_values.items() if id(v) in live}
+    constants = {n: graph.constants[n] for n in constant_values}
+    return graph.replace(nodes=kept[::-1], constants=constants, constant_values=constant_values)

@@ -1,0 +1,85 @@
+"""The one place convrnn's compiler touches TVM's internal APIs (TVM 0.27).
+
+TVM moved much between releases (tir -> tirx, schedules -> s_tir, string targets -> JSON);
+when it moves again, this file is what changes. Op modules use TE and topi through the
+names re-exported here, and everything else (schedules, building, exporting) through the
+functions below.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import tvm
+from tvm import te, topi, tirx  # noqa: F401  (re-exported for op modules)
+from tvm.s_tir import Schedule  # noqa: F401
+
+from convrnn.compiler.target import Target
+
+PrimFunc = tvm.tirx.PrimFunc
+ScheduleError = tvm.s_tir.ScheduleError
+
+
+def host_cpu_name() -> str:
+    return str(tvm.target.codegen.llvm_get_system_cpu())
+
+
+def tvm_target(target: Target) -> "tvm.target.Target":
+    return tvm.target.Target(target.json)
+
+
+def size_var(name: str) -> "tirx.Var":
+    """A symbolic dimension (an int32 scalar bound from the buffer shapes at call time)."""
+    return te.var(name, dtype="int32")
+
+
+def create_prim_func(tensors: Sequence["te.Tensor"]) -> PrimFunc:
+    return te.create_prim_func(list(tensors))
+
+
+def new_schedule(func: PrimFunc) -> Schedule:
+    return Schedule(func)
+
+
+def blocks(sch: Schedule) -> list:
+    """The top-level blocks of the schedule's function, in order."""
+    return list(sch.get_child_blocks(sch.get_sblock("root")))
+
+
+def block_name(sch: Schedule, block) -> str:
+    return sch.get(block).name_hint
+
+
+def block_iter_kinds(sch: Schedule, block) -> list[str]:
+    """'S' for each data-parallel iterator of the block, 'R' for each reduction, 'O' otherwise."""
+    kinds = []
+    for iter_var in sch.get(block).iter_vars:
+        kinds.append({0: "S", 2: "R"}.get(int(iter_var.iter_type), "O"))
+    return kinds
+
+
+def loop_extent(sch: Schedule, loop) -> "int | None":
+    """The loop's extent when it is a compile-time constant, else None."""
+    extent = sch.get(loop).extent
+    return int(extent.value) if isinstance(extent, tvm.tirx.IntImm) else None
+
+
+def is_output_block(sch: Schedule, block) -> bool:
+    return bool(sch.get_consumers(block)) is False
+
+
+def finish(sch: Schedule, name: str) -> PrimFunc:
+    return sch.mod["main"].with_attr("global_symbol", name)
+
+
+def build(functions: dict[str, PrimFunc], target: Target):
+    """Compile all kernels of a model in one IRModule with one tvm.compile."""
+    module = tvm.IRModule({name: func.with_attr("global_symbol", name) for name, func in functions.items()})
+    return tvm.compile(module, target=tvm_target(target))
+
+
+def export_library(executable: Any, path: str) -> None:
+    executable.export_library(path)
+
+
+def script(func: PrimFunc) -> str:
+    return func.script()

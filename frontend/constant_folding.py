@@ -1,0 +1,40 @@
+"""Import-time constant folding: an ONNX node whose inputs are all constants is evaluated
+with the ONNX reference evaluator and replaced by its results."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import onnx
+from onnx.reference import ReferenceEvaluator
+
+from convrnn.compiler.errors import ModelError
+from convrnn.compiler.ir import Value
+from convrnn.frontend.context import GraphBuilder
+
+# Ops never folded: their results are not a function of their inputs, or they hold
+# subgraphs that the importer inlines itself.
+_NOT_FOLDABLE = {"If", "Loop", "Scan", "RandomNormal", "RandomUniform", "RandomNormalLike",
+                 "RandomUniformLike", "Multinomial", "Bernoulli"}
+
+
+def is_foldable(node: onnx.NodeProto) -> bool:
+    return node.op_type not in _NOT_FOLDABLE and node.domain in ("", "ai.onnx") and not any(
+        a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute)
+
+
+def fold_node(builder: GraphBuilder, node: onnx.NodeProto, inputs: list[Optional[Value]],
+              opset: int) -> Optional[list[Optional[Value]]]:
+    if not is_foldable(node):
+        return None
+    arrays = [None if v is None else builder.constant_of(v) for v in inputs]
+    if any(v is not None and a is None for v, a in zip(inputs, arrays)):
+        return None
+    feeds = {name: array for name, array in zip(node.input, arrays) if name}
+    try:
+        results = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
+    except Exception as exc:  # the reference evaluator raises whatever numpy raises
+        raise ModelError(f"{node.op_type} node {node.name or node.output[0]!r}: cannot evaluate "
+                         f"on its constant inputs: {exc}") from None
+    return [builder.constant(np.asarray(r), hint=name) if name else None
+            for name, r in zip(node.output, results)]

@@ -1,0 +1,154 @@
+"""What a converter sees: the ONNX node, its inputs as IR values, and a way to emit IR nodes.
+
+`GraphBuilder` accumulates the IR graph while the importer walks the ONNX graph;
+`NodeContext` is the converter-facing view of one ONNX node.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from convrnn.compiler.errors import ModelError, UnsupportedError
+from convrnn.compiler.ir import Dim, Graph, NameGenerator, Node, TensorType, Value
+from convrnn.schedules.registry import get_op
+
+
+class GraphBuilder:
+    """Owns the IR graph under construction and the symbol table of ONNX names."""
+
+    def __init__(self) -> None:
+        self.names = NameGenerator()
+        self.nodes: list[Node] = []
+        self.constants: dict[str, np.ndarray] = {}
+        self.constant_values: dict[str, Value] = {}
+        # Small integer vectors whose elements are known, some of them symbolic dims
+        # (what Shape -> Gather -> Concat chains compute); keyed by id(Value).
+        self.shape_vectors: dict[int, list[Dim]] = {}
+
+    def constant(self, array: np.ndarray, hint: str = "const") -> Value:
+        array = np.ascontiguousarray(array)
+        value = Value(self.names(hint), TensorType(array.shape, array.dtype))
+        self.constants[value.name] = array
+        self.constant_values[value.name] = value
+        return value
+
+    def constant_of(self, value: Optional[Value]) -> Optional[np.ndarray]:
+        return None if value is None else self.constants.get(value.name)
+
+    def emit(self, op: str, inputs: Sequence[Optional[Value]], attrs: dict[str, Any],
+             hints: Sequence[str], node_name: str) -> list[Value]:
+        """Append one IR node, inferring its output types; returns its outputs.
+
+        Output i is named after hints[i] (made unique), or after the op where hints run out.
+        """
+        opdef = get_op(op)
+        for value in inputs:
+            if value is not None and id(value) in self.shape_vectors:
+                raise UnsupportedError(
+                    f"node {node_name!r} ({op}) uses {value.name!r}, a shape computed from symbolic dims, "
+                    f"as data; fix those dims with input_shapes")
+        try:
+            types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise ModelError(f"node {node_name!r} ({op}): {exc}") from None
+        outputs = [Value(self.names(hints[i] if i < len(hints) and hints[i] else f"{op.lower()}"), t)
+                   for i, t in enumerate(types)]
+        self.nodes.append(Node(op, tuple(inputs), tuple(outputs), dict(attrs), name=node_name))
+        return outputs
+
+    def graph(self, inputs: list[Value], outputs: list[Value]) -> Graph:
+        return Graph(inputs=inputs, outputs=outputs, nodes=self.nodes,
+                     constants=self.constants, constant_values=self.constant_values)
+
+
+class NodeContext:
+    """The converter's view of one ONNX node."""
+
+    def __init__(self, builder: GraphBuilder, node: onnx.NodeProto, inputs: list[Optional[Value]],
+                 opset: int, convert_subgraph: Any = None):
+        self.builder = builder
+        self.node = node
+        self.inputs = inputs
+        self.opset = opset
+        self.name = node.name or (node.output[0] if node.output else node.op_type)
+        self._convert_subgraph = convert_subgraph
+
+    # --- inputs -------------------------------------------------------------------------
+    def input(self, index: int) -> Optional[Value]:
+        return self.inputs[index] if index < len(self.inputs) else None
+
+    def required_input(self, index: int) -> Value:
+        value = self.input(index)
+        if value is None:
+            raise self.error(f"required input {index} is missing")
+        return value
+
+    def type(self, index: int) -> TensorType:
+        return self.required_input(index).type
+
+    def constant(self, index: int, what: str = "") -> Optional[np.ndarray]:
+        """The input's data when it is a compile-time constant; None when the input is absent."""
+        value = self.input(index)
+        if value is None:
+            return None
+        array = self.builder.constant_of(value)
+        if array is None:
+            raise UnsupportedError(
+                f"{self.node.op_type} node {self.name!r} (opset {self.opset}): input {index}"
+                f"{' (' + what + ')' if what else ''} must be a compile-time constant")
+        return array
+
+    def shape_vector(self, index: int, what: str = "shape") -> Optional[list[Dim]]:
+        """An integer vector input whose elements are known, possibly symbolic dims."""
+        value = self.input(index)
+        if value is None:
+            return None
+        known = self.builder.shape_vectors.get(id(value))
+        if known is not None:
+            return list(known)
+        return [int(v) for v in self.constant(index, what).reshape(-1)]
+
+    # --- attributes ---------------------------------------------------------------------
+    def attr(self, name: str, default: Any = None) -> Any:
+        for attribute in self.node.attribute:
+            if attribute.name == name:
+                value = helper.get_attribute_value(attribute)
+                if isinstance(value, bytes):
+                    return value.decode("utf-8")
+                if isinstance(value, onnx.TensorProto):
+                    return onnx.numpy_helper.to_array(value)
+                if isinstance(value, list):
+                    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in value]
+                return value
+        return default
+
+    def has_attr(self, name: str) -> bool:
+        return any(a.name == name for a in self.node.attribute)
+
+    # --- output -------------------------------------------------------------------------
+    def emit(self, op: str, inputs: Sequence[Optional[Value]], attrs: Optional[dict[str, Any]] = None,
+             temp: bool = False) -> list[Value]:
+        """Emit one IR node. Its outputs take the ONNX node's output names, unless `temp`
+        marks an intermediate result of a converter that emits several IR nodes."""
+        hints = ([f"{self.name}_{op.lower()}"] if temp else list(self.node.output))
+        return self.builder.emit(op, inputs, attrs or {}, hints=hints, node_name=self.name)
+
+    def emit1(self, op: str, inputs: Sequence[Optional[Value]], attrs: Optional[dict[str, Any]] = None,
+              temp: bool = False) -> Value:
+        return self.emit(op, inputs, attrs, temp=temp)[0]
+
+    def make_constant(self, array: np.ndarray, hint: str = "const") -> Value:
+        return self.builder.constant(np.asarray(array), hint=f"{self.name}_{hint}")
+
+    def convert_subgraph(self, graph: onnx.GraphProto) -> list[Optional[Value]]:
+        """Inline a subgraph (an If branch) into the current graph; returns its outputs."""
+        return self._convert_subgraph(graph)
+
+    def error(self, message: str) -> ModelError:
+        return ModelError(f"{self.node.op_type} node {self.name!r} (opset {self.opset}): {message}")
+
+    def unsupported(self, message: str) -> UnsupportedError:
+        return UnsupportedError(f"{self.node.op_type} node {self.name!r} (opset {self.opset}): {message}")

@@ -1,0 +1,25 @@
+"""Identity, and Dropout at inference (its mask output is all ones)."""
+import numpy as np
+
+from convrnn.frontend.registry import converter
+
+
+@converter("Identity", since=1)
+def convert_identity(ctx):
+    return [ctx.required_input(0)]
+
+
+@converter("Dropout", since=1)
+def convert_dropout(ctx):
+    x = ctx.required_input(0)
+    if len(ctx.node.output) > 1 and ctx.node.output[1]:
+        if not x.type.is_static:
+            raise ctx.unsupported("Dropout mask output of a tensor with symbolic dims")
+        return [x, ctx.make_constant(np.ones(x.type.shape, dtype=bool), "mask")]
+    return [x]
+
+
+@converter("Constant", since=1)
+def convert_constant(ctx):
+    # Reached only if folding did not handle it; Constant has no inputs, so it always folds.
+    raise ctx.error("Constant node could not be evaluated")

@@ -1,0 +1,85 @@
+"""Shape arithmetic over symbolic dims, done at import time.
+
+Exporters compute reshape targets and initial states from `Shape(x)`; when x has a symbolic
+dim (a dynamic batch) those vectors are not constants, but their elements are still known:
+[batch, 512]. This module tracks such vectors through Shape, Gather, Unsqueeze, Squeeze,
+Concat, Slice, Cast and Identity, so converters can read them with `shape_vector()`.
+A tracked vector with only integer elements becomes an ordinary constant.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import onnx
+
+from convrnn.compiler.ir import Dim, TensorType, Value
+from convrnn.frontend.context import GraphBuilder
+
+_INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def _attr(node: onnx.NodeProto, name: str, default=None):
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return onnx.helper.get_attribute_value(attribute)
+    return default
+
+
+def _known(builder: GraphBuilder, value: Optional[Value]) -> Optional[list[Dim]]:
+    if value is None:
+        return None
+    if id(value) in builder.shape_vectors:
+        return builder.shape_vectors[id(value)]
+    array = builder.constant_of(value)
+    if array is not None and array.dtype.kind in "iu" and array.ndim <= 1:
+        return [int(v) for v in array.reshape(-1)]
+    return None
+
+
+def _result(builder: GraphBuilder, elements: list[Dim], scalar: bool, hint: str) -> Value:
+    if all(isinstance(e, int) for e in elements):
+        array = np.array(elements, dtype=np.int64)
+        return builder.constant(array.reshape(()) if scalar else array, hint=hint)
+    value = Value(builder.names(hint), TensorType(() if scalar else (len(elements),), "int64"))
+    builder.shape_vectors[id(value)] = list(elements)
+    return value
+
+
+def track_shape_node(builder: GraphBuilder, node: onnx.NodeProto,
+                     inputs: list[Optional[Value]]) -> Optional[list[Value]]:
+    """The node's outputs when it is shape arithmetic this module can follow, else None."""
+    op = node.op_type
+    out = node.output[0] if node.output else op
+    if op == "Shape":
+        shape = list(inputs[0].type.shape)
+        start, end = _attr(node, "start", 0), _attr(node, "end", None)
+        return [_result(builder, shape[start:end], False, out)]
+    if op == "Size":
+        if inputs[0].type.is_static:
+            return [_result(builder, [inputs[0].type.num_elements()], True, out)]
+        return None
+    known = [_known(builder, v) for v in inputs]
+    if not any(v is not None and id(v) in builder.shape_vectors for v in inputs):
+        return None  # nothing symbolic here: ordinary folding or conversion applies
+    if op in ("Identity", "Cast") and (op == "Identity" or _attr(node, "to") in _INTEGER_TYPES):
+        return [_result(builder, known[0], inputs[0].type.rank == 0, out)]
+    if op == "Gather" and known[1] is not None and _attr(node, "axis", 0) == 0:
+        indices = builder.constant_of(inputs[1])
+        if indices is None or indices.ndim > 1:
+            return None
+        picked = [known[0][int(i)] for i in indices.reshape(-1)]
+        return [_result(builder, picked, indices.ndim == 0, out)]
+    if op == "Unsqueeze" and inputs[0].type.rank == 0:
+        return [_result(builder, known[0], False, out)]
+    if op == "Squeeze" and inputs[0].type.rank == 1 and len(known[0]) == 1:
+        return [_result(builder, known[0], True, out)]
+    if op == "Concat" and all(k is not None for k in known):
+        return [_result(builder, [e for k in known for e in k], False, out)]
+    if op == "Slice" and all(k is not None for k in known[1:]):
+        starts, ends = known[1], known[2]
+        steps = known[4] if len(known) > 4 and known[4] is not None else [1]
+        if len(starts) != 1 or any(isinstance(e, str) for e in starts + ends + steps):
+            return None
+        return [_result(builder, known[0][slice(starts[0], ends[0], steps[0])], False, out)]
+    return None

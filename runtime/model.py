@@ -1,0 +1,152 @@
+"""A loaded artifact: validates inputs, binds symbolic dims, runs the kernel calls in order.
+
+Memory follows the static plan: one allocation per storage slot, sized for the bound dims
+and reused for every run with the same dims; tensors are views into the slots.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from convrnn.runtime import tvm_runtime
+from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
+from convrnn.runtime.errors import ArtifactError, InputError
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple  # ints and symbolic dim names
+    dtype: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.dtype}[{','.join(str(d) for d in self.shape)}]"
+
+
+class _Binding:
+    """Everything allocated for one assignment of the symbolic dims."""
+
+    def __init__(self, model: "CompiledModel", dims: dict[str, int]):
+        plan = model.plan
+        tensors = plan["tensors"]
+
+        def concrete(shape):
+            return [dims[d] if isinstance(d, str) else d for d in shape]
+
+        def nbytes(name):
+            spec = tensors[name]
+            return int(np.prod(concrete(spec["shape"]), dtype=np.int64)) * np.dtype(spec["dtype"]).itemsize
+
+        slots = [tvm_runtime.empty((max(1, max(nbytes(n) for n in names)),), "uint8", model.device)
+                 for names in plan["slots"]]
+        self.tensors: dict[str, Any] = {}
+        for name, spec in tensors.items():
+            if "constant" in spec:
+                self.tensors[name] = model.constants[spec["constant"]]
+            elif "slot" in spec:
+                self.tensors[name] = tvm_runtime.view(slots[spec["slot"]], concrete(spec["shape"]), spec["dtype"])
+        for name, spec in tensors.items():  # views are listed after their bases are bound
+            if "view_of" in spec:
+                self.tensors[name] = tvm_runtime.view(self.tensors[spec["view_of"]], concrete(spec["shape"]), spec["dtype"])
+        self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]])
+                      for call in plan["calls"]]
+        self.slots = slots
+
+
+class CompiledModel:
+    def __init__(self, path: "str | os.PathLike", device: Optional[str] = None):
+        self.path = Path(path)
+        self.plan = plan = read_plan(self.path)
+        built_for = plan["device"]
+        if device is not None and device != built_for:
+            raise ArtifactError(f"{self.path} was compiled for {built_for} (target {plan['target']}), "
+                                f"not for {device}: recompile it with --target {device}")
+        self.device = tvm_runtime.device(built_for)
+        try:
+            library = tvm_runtime.load_library(str(self.path / LIBRARY_FILE))
+            self.kernels = {name: tvm_runtime.get_function(library, name) for name in plan["kernels"]}
+        except Exception as exc:  # TVM raises its own error types for unloadable libraries
+            raise ArtifactError(f"{self.path / LIBRARY_FILE} cannot be loaded: {exc}") from None
+        self._library = library
+        arrays = read_constants(self.path)
+        try:
+            self.constants = {key: tvm_runtime.upload(arrays[key], self.device)
+                              for key in {spec["constant"] for spec in plan["tensors"].values() if "constant" in spec}}
+        except KeyError as exc:
+            raise ArtifactError(f"{self.path} is missing weight {exc}") from None
+        self.inputs = [TensorSpec(i["name"], tuple(i["shape"]), i["dtype"]) for i in plan["inputs"]]
+        self.outputs = [TensorSpec(o["name"], tuple(o["shape"]), o["dtype"]) for o in plan["outputs"]]
+        self._bindings: dict[tuple, _Binding] = {}
+
+    # --- inputs -----------------------------------------------------------------------------
+    def _gather_inputs(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[np.ndarray]:
+        known = {spec.name for spec in self.inputs}
+        expected = ", ".join(str(spec) for spec in self.inputs)
+        if len(args) > len(self.inputs):
+            raise InputError(f"got {len(args)} positional inputs, the model takes {len(self.inputs)} ({expected})")
+        for name in kwargs:
+            if name not in known:
+                raise InputError(f"unknown input {name!r}; the model's inputs are {expected}")
+        given: dict[str, Any] = dict(zip((spec.name for spec in self.inputs), args))
+        for name, value in kwargs.items():
+            if name in given:
+                raise InputError(f"input {name!r} given both by position and by name")
+            given[name] = value
+        missing = [spec.name for spec in self.inputs if spec.name not in given]
+        if missing:
+            raise InputError(f"missing input{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; "
+                             f"the model's inputs are {expected}")
+        return [given[spec.name] for spec in self.inputs]
+
+    def _bind_dims(self, arrays: list[np.ndarray]) -> dict[str, int]:
+        dims: dict[str, int] = {}
+        for spec, array in zip(self.inputs, arrays):
+            if str(array.dtype) != spec.dtype:
+                raise InputError(f"input {spec.name!r} has dtype {array.dtype}, expected {spec.dtype} ({spec})")
+            if array.ndim != len(spec.shape):
+                raise InputError(f"input {spec.name!r} has rank {array.ndim} (shape {list(array.shape)}), "
+                                 f"expected rank {len(spec.shape)} ({spec})")
+            for axis, (want, got) in enumerate(zip(spec.shape, array.shape)):
+                if isinstance(want, int):
+                    if want != got:
+                        raise InputError(f"input {spec.name!r} has shape {list(array.shape)}, expected "
+                                         f"{list(spec.shape)}: axis {axis} must be {want}")
+                elif got < 1:
+                    raise InputError(f"input {spec.name!r} axis {axis} ({want}) must be at least 1, got {got}")
+                elif dims.setdefault(want, got) != got:
+                    raise InputError(f"input {spec.name!r} axis {axis} is {got}, but dim {want!r} "
+                                     f"is {dims[want]} in another input")
+        return dims
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
+        """Run the model on numpy arrays given by position or name; returns its outputs in order."""
+        arrays = [value if isinstance(value, np.ndarray) else np.asarray(value)
+                  for value in self._gather_inputs(args, kwargs)]
+        dims = self._bind_dims(arrays)
+        key = tuple(sorted(dims.items()))
+        binding = self._bindings.get(key)
+        if binding is None:
+            binding = self._bindings[key] = _Binding(self, dims)
+        for spec, array in zip(self.inputs, arrays):
+            tvm_runtime.copy_into(binding.tensors[spec.name], array)
+        for kernel, arguments in binding.calls:
+            kernel(*arguments)
+        return [tvm_runtime.download(binding.tensors[spec.name]) for spec in self.outputs]
+
+    def run_dict(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+        """Like run(), with the outputs keyed by name."""
+        return dict(zip((spec.name for spec in self.outputs), self.run(*args, **kwargs)))
+
+    def __repr__(self) -> str:
+        return (f"CompiledModel({str(self.path)!r}, inputs=[{', '.join(map(str, self.inputs))}], "
+                f"outputs=[{', '.join(map(str, self.outputs))}])")
+
+
+def load(path: "str | os.PathLike", device: Optional[str] = None) -> CompiledModel:
+    """Load a compiled artifact. device: 'cpu' or 'cuda' (default: what it was compiled for)."""
+    return CompiledModel(path, device)

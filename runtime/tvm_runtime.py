@@ -1,0 +1,53 @@
+"""The runtime's only contact with TVM: load a compiled library, allocate and view tensors.
+
+Kept apart from the compiler's adapter so that a compiled artifact runs where only TVM's
+runtime and numpy are installed.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import tvm
+
+from convrnn.runtime.errors import DeviceError
+
+Tensor = tvm.runtime.Tensor
+
+
+def device(kind: str, index: int = 0) -> Any:
+    dev = tvm.runtime.device(kind, index)
+    if not dev.exist:
+        raise DeviceError(f"no {kind} device {index} is present on this machine")
+    return dev
+
+
+def load_library(path: str) -> Any:
+    return tvm.runtime.load_module(path)
+
+
+def get_function(library: Any, name: str) -> Any:
+    return library[name]
+
+
+def empty(shape: Sequence[int], dtype: str, dev: Any) -> Tensor:
+    # TVM allocates with the alignment its kernels assume (numpy memory may not have it).
+    return tvm.runtime.empty(tuple(int(d) for d in shape), dtype, dev)
+
+
+def view(storage: Tensor, shape: Sequence[int], dtype: str) -> Tensor:
+    return storage._create_view(tuple(int(d) for d in shape), dtype)
+
+
+def upload(array: np.ndarray, dev: Any) -> Tensor:
+    tensor = empty(array.shape, str(array.dtype), dev)
+    tensor.copyfrom(np.ascontiguousarray(array))
+    return tensor
+
+
+def copy_into(tensor: Tensor, array: np.ndarray) -> None:
+    tensor.copyfrom(np.ascontiguousarray(array))
+
+
+def download(tensor: Tensor) -> np.ndarray:
+    return tensor.numpy()

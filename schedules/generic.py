@@ -1,0 +1,67 @@
+"""The generic CPU schedule: every kernel without a template of its own gets this one.
+
+Inline the injective producer stages, then for each remaining block run the fused outer
+spatial loops in parallel and vectorize the innermost spatial loop where its extent is a
+known multiple of a vector width. Sound for any TE compute, never pathological for
+elementwise, data movement and small reductions.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.target import Target
+
+# Fewer iterations than this in the parallel loop and threads cost more than they give.
+_MIN_PARALLEL_EXTENT = 2
+
+
+def schedule_generic(sch: Any, target: Target) -> None:
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no generic schedule for target kind {target.kind}")
+    _inline_injective_producers(sch)
+    for block in tvm_.blocks(sch):
+        parallelize_and_vectorize(sch, block, target.vector_lanes)
+
+
+def _inline_injective_producers(sch: Any) -> None:
+    for block in tvm_.blocks(sch)[:-1]:
+        if "R" in tvm_.block_iter_kinds(sch, block) or not sch.get_consumers(block):
+            continue
+        try:
+            sch.compute_inline(block)
+        except tvm_.ScheduleError:
+            pass  # not inlinable (e.g. read twice at different indices in a reduction): keep it
+
+
+def vector_factor(extent: "int | None", lanes: int) -> int:
+    """The largest power of two <= lanes dividing extent (1 when none helps)."""
+    if not extent:
+        return 1
+    factor = lanes
+    while factor > 1 and extent % factor:
+        factor //= 2
+    return factor if factor >= 4 else 1
+
+
+def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
+    loops = sch.get_loops(block)
+    kinds = tvm_.block_iter_kinds(sch, block)
+    if len(loops) != len(kinds):
+        return  # loops no longer map one-to-one onto iterators: leave the block as it is
+    spatial = [loop for loop, kind in zip(loops, kinds) if kind == "S"]
+    if len(spatial) < len(kinds) and kinds[: len(spatial)] != ["S"] * len(spatial):
+        return  # reductions interleaved with spatial loops: leave it serial
+    if not spatial:
+        return
+    if len(spatial) == len(kinds):  # no reduction: vectorize the innermost loop
+        inner = spatial[-1]
+        factor = vector_factor(tvm_.loop_extent(sch, inner), lanes)
+        if factor > 1:
+            outer, vec = sch.split(inner, factors=[None, factor])
+            sch.vectorize(vec)
+            spatial = spatial[:-1] + [outer]
+    fused = sch.fuse(*spatial) if len(spatial) > 1 else spatial[0]
+    extent = tvm_.loop_extent(sch, fused)
+    if extent is None or extent >= _MIN_PARALLEL_EXTENT:
+        sch.parallel(fused)

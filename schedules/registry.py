@@ -1,0 +1,72 @@
+"""The IR operator registry: one OpDef per IR op, discovered from the modules in schedules/ops/.
+
+An op module registers its OpDef subclasses with ``@register``; nothing keeps a hand-written
+list. Importing the registry imports no TVM: type inference must work without it.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any, Optional, Sequence
+
+from convrnn.compiler.ir import TensorType
+
+_OPS: dict[str, "OpDef"] = {}
+_discovered = False
+
+
+class OpDef:
+    """One IR operator.
+
+    infer:    input types + attrs -> output types (pure Python, raises ValueError on bad input)
+    compute:  TE tensors for the inputs -> TE tensors for the outputs (TVM imported lazily)
+    schedule: a schedule template for one target; the default is the generic one
+    """
+
+    name: str = ""
+    # The output is a new view of the first input's memory (reshape): no kernel runs.
+    is_view: bool = False
+
+    def infer(self, inputs: Sequence[Optional[TensorType]], attrs: dict[str, Any]) -> list[TensorType]:
+        raise NotImplementedError
+
+    def compute(self, inputs: Sequence[Any], attrs: dict[str, Any], outputs: Sequence[TensorType]) -> list[Any]:
+        raise NotImplementedError(f"{self.name} has no compute")
+
+    def schedule(self, sch: Any, target: Any, attrs: dict[str, Any]) -> None:
+        from convrnn.schedules.generic import schedule_generic
+
+        schedule_generic(sch, target)
+
+
+def register(cls: type[OpDef]) -> type[OpDef]:
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} has no op name")
+    if cls.name in _OPS and type(_OPS[cls.name]) is not cls:
+        raise TypeError(f"IR op {cls.name} registered twice ({type(_OPS[cls.name]).__name__}, {cls.__name__})")
+    _OPS[cls.name] = cls()
+    return cls
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    import convrnn.schedules.ops as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    _discovered = True
+
+
+def get_op(name: str) -> OpDef:
+    _discover()
+    try:
+        return _OPS[name]
+    except KeyError:
+        raise KeyError(f"no IR op {name!r}") from None
+
+
+def all_ops() -> dict[str, OpDef]:
+    _discover()
+    return dict(_OPS)

@@ -1,0 +1,95 @@
+"""Shared test helpers: build small ONNX models, run them in convrnn and in onnxruntime.
+
+Compiled artifacts are cached per process by the model's bytes, so a model compiled by one
+test is not compiled again by another.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper
+
+# Every model built here sets an IR version older onnxruntime builds accept.
+IR_VERSION = 10
+
+_CACHE_DIR = Path(tempfile.mkdtemp(prefix=f"convrnn-test-{os.getpid()}-"))
+_LOADED: dict[str, object] = {}
+
+
+def make_model(nodes: Sequence[onnx.NodeProto], inputs: Sequence[onnx.ValueInfoProto],
+               outputs: Sequence[onnx.ValueInfoProto], initializers: Sequence = (), opset: int = 17,
+               name: str = "test") -> onnx.ModelProto:
+    """A model from nodes; initializers may be TensorProtos or (name, ndarray) pairs."""
+    tensors = [init if isinstance(init, onnx.TensorProto) else onnx.numpy_helper.from_array(np.asarray(init[1]), init[0])
+               for init in initializers]
+    graph = helper.make_graph(list(nodes), name, list(inputs), list(outputs), tensors)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=IR_VERSION)
+
+
+def tensor_info(name: str, dtype, shape) -> onnx.ValueInfoProto:
+    """A value info; dtype is a numpy dtype (or its name), shape a list of ints/names (None: unknown)."""
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def compile_cached(model: onnx.ModelProto, target: str = "cpu", input_shapes: Optional[dict] = None):
+    """Compile (once per process per model) and load; returns the CompiledModel."""
+    from convrnn.compiler import compile_model
+    from convrnn.runtime import load
+
+    data = model.SerializeToString(deterministic=True)
+    key = hashlib.sha256(data + repr((target, sorted((input_shapes or {}).items()))).encode()).hexdigest()[:24]
+    if key not in _LOADED:
+        path = _CACHE_DIR / key
+        if not (path / "plan.json").exists():
+            compile_model(model, path, target=target, input_shapes=input_shapes)
+        _LOADED[key] = load(path)
+    return _LOADED[key]
+
+
+def run_convrnn(model: onnx.ModelProto, feeds: dict[str, np.ndarray], **options) -> list[np.ndarray]:
+    return compile_cached(model, **options).run(**feeds)
+
+
+def run_onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    from onnx.reference import ReferenceEvaluator
+
+    return ReferenceEvaluator(model).run(None, feeds)
+
+
+def assert_matches_onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarray], rtol: float = 1e-4,
+                               atol: float = 1e-5, oracle=run_onnxruntime, **options) -> list[np.ndarray]:
+    expected = oracle(model, feeds)
+    actual = run_convrnn(model, feeds, **options)
+    assert len(actual) == len(expected)
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        want = np.asarray(want)
+        assert got.shape == want.shape, f"output {index}: shape {got.shape} != {want.shape}"
+        assert got.dtype == want.dtype, f"output {index}: dtype {got.dtype} != {want.dtype}"
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"output {index}")
+    return actual
+
+
+def random_input(shape, dtype="float32", seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return rng.uniform(low, high, size=shape).astype(dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, size=shape).astype(bool)
+    return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
