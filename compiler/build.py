@@ -30,7 +30,8 @@ class Compiled:
 
 
 def compile_graph(graph: Graph, target: Target) -> tuple[Compiled, Any]:
-    graph = run_pipeline(graph)
+    # Tests set CONVRNN_VERIFY=1 to check the graph's invariants after every pass.
+    graph = run_pipeline(graph, verify=os.environ.get("CONVRNN_VERIFY") == "1")
     functions, calls = lower_graph(graph, target)
     executable = tvm_.build(functions, target) if functions else None
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target), executable

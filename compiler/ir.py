@@ -125,3 +125,6 @@ class NameGenerator:
             name = f"{prefix}_{next(self._counter)}"
         self._taken.add(name)
         return name
+
+    def release(self, name: str) -> None:
+        self._taken.discard(name)

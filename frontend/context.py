@@ -35,6 +35,15 @@ class GraphBuilder:
         self.constant_values[value.name] = value
         return value
 
+    def rename_constant(self, name: str) -> None:
+        """Give the constant called `name` (if any) another name, freeing `name` for an output."""
+        value = self.constant_values.pop(name, None)
+        if value is not None:
+            value.name = self.names(f"{name}_const")
+            self.constant_values[value.name] = value
+            self.constants[value.name] = self.constants.pop(name)
+            self.names.release(name)
+
     def constant_of(self, value: Optional[Value]) -> Optional[np.ndarray]:
         return None if value is None else self.constants.get(value.name)
 

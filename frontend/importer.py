@@ -189,6 +189,7 @@ class _Importer:
         if value.name != name or id(value) not in produced or any(value is v for v in graph_outputs):
             # Graph outputs keep their ONNX names and their own buffers: a copy covers
             # outputs that are graph inputs, constants, repeated, or renamed by a converter.
+            self.builder.rename_constant(name)
             value = self.builder.emit("Identity", [value], {}, hints=[name], node_name=f"output {name}")[0]
         return value
 

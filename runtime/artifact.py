@@ -47,7 +47,7 @@ def write_artifact(destination: "str | os.PathLike", plan: dict[str, Any], const
         np.savez(staging / WEIGHTS_FILE, **constants)
         plan = dict(plan, format=FORMAT_NAME, version=FORMAT_VERSION,
                     files={name: file_digest(staging / name) for name in (LIBRARY_FILE, WEIGHTS_FILE)})
-        (staging / PLAN_FILE).write_text(json.dumps(plan, indent=1))
+        (staging / PLAN_FILE).write_text(json.dumps(sign_plan(plan), indent=1))
         _replace_directory(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -63,6 +63,16 @@ def _replace_directory(staging: Path, destination: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(staging, destination)
+
+
+def plan_checksum(plan: dict[str, Any]) -> str:
+    unsigned = {k: v for k, v in plan.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(unsigned, sort_keys=True).encode()).hexdigest()
+
+
+def sign_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with a checksum over its own content, so an altered plan.json is detected."""
+    return dict(plan, checksum=plan_checksum(plan))
 
 
 def read_plan(path: "str | os.PathLike") -> dict[str, Any]:
@@ -81,6 +91,8 @@ def read_plan(path: "str | os.PathLike") -> dict[str, Any]:
     if plan.get("version") != FORMAT_VERSION:
         raise ArtifactError(f"{path} has artifact format version {plan.get('version')}; this convrnn reads "
                             f"version {FORMAT_VERSION}: recompile the model")
+    if plan.get("checksum") != plan_checksum(plan):
+        raise ArtifactError(f"{path / PLAN_FILE} is corrupt (checksum mismatch)")
     for name, expected in plan.get("files", {}).items():
         file_path = path / name
         if not file_path.is_file():

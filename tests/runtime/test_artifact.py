@@ -1,0 +1,101 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+import support
+from convrnn.runtime import ArtifactError, DeviceError, load
+from convrnn.runtime.artifact import sign_plan
+
+
+def _rewrite_plan(path, change, sign=True):
+    """Change plan.json; signed, as if a (different) compiler had written it."""
+    plan = json.loads((path / "plan.json").read_text())
+    change(plan)
+    (path / "plan.json").write_text(json.dumps(sign_plan(plan) if sign else plan))
+
+
+def test_artifact_holds_library_plan_and_weights(compiled_small):
+    assert sorted(os.listdir(compiled_small)) == ["model.so", "plan.json", "weights.npz"]
+    plan = json.loads((compiled_small / "plan.json").read_text())
+    assert plan["format"] == "convrnn-artifact" and plan["version"] == 1 and plan["device"] == "cpu"
+
+
+def test_corrupted_library_is_detected(artifact_copy):
+    data = bytearray((artifact_copy / "model.so").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (artifact_copy / "model.so").write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="model.so is corrupt"):
+        load(artifact_copy)
+
+
+def test_truncated_weights_are_detected(artifact_copy):
+    data = (artifact_copy / "weights.npz").read_bytes()
+    (artifact_copy / "weights.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match="weights.npz is truncated"):
+        load(artifact_copy)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: (p / "plan.json").write_text("{not json"), "plan.json is corrupt"),
+    (lambda p: (p / "plan.json").unlink(), "no plan.json"),
+    (lambda p: (p / "model.so").unlink(), "model.so is missing"),
+    (lambda p: _rewrite_plan(p, lambda plan: plan.update(version=99)), "format version 99"),
+    (lambda p: _rewrite_plan(p, lambda plan: plan.update(format="other")), "not a convrnn plan"),
+    (lambda p: _rewrite_plan(p, lambda plan: plan["calls"].pop(), sign=False), "plan.json is corrupt"),
+])
+def test_damaged_artifacts_are_refused(artifact_copy, damage, message):
+    damage(artifact_copy)
+    with pytest.raises(ArtifactError, match=message):
+        load(artifact_copy)
+
+
+def test_not_an_artifact(tmp_path):
+    with pytest.raises(ArtifactError, match="not a convrnn artifact"):
+        load(tmp_path / "missing")
+
+
+def test_artifact_for_another_device_is_refused(artifact_copy):
+    with pytest.raises(ArtifactError, match="compiled for cpu .* not for cuda"):
+        load(artifact_copy, device="cuda")
+    _rewrite_plan(artifact_copy, lambda plan: plan.update(device="cuda"))
+    import tvm
+
+    if not tvm.cuda().exist:
+        with pytest.raises(DeviceError, match="no cuda device"):
+            load(artifact_copy)
+
+
+def test_interrupted_compile_leaves_nothing_and_keeps_the_old_artifact(small_onnx, tmp_path, monkeypatch):
+    from convrnn.compiler import build
+
+    destination = tmp_path / "out"
+
+    def interrupted(executable, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build.tvm_, "export_library", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build.compile_model(small_onnx, destination)
+    assert not destination.exists() and os.listdir(tmp_path) == []
+
+    monkeypatch.undo()
+    build.compile_model(small_onnx, destination)
+    before = (destination / "plan.json").read_bytes()
+    monkeypatch.setattr(build.tvm_, "export_library", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build.compile_model(small_onnx, destination)
+    assert (destination / "plan.json").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    x = support.random_input((2, 16))
+    assert load(destination).run(x, x)[0].shape == (2, 16)
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_an_artifact(small_onnx, tmp_path):
+    from convrnn.compiler import compile_model
+
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(ArtifactError, match="not a convrnn artifact"):
+        compile_model(small_onnx, tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+import support
+from convrnn.runtime import InputError, load
+
+
+def _expected(x, z):
+    return np.maximum(x + np.linspace(-1, 1, 16, dtype=np.float32), 0) * z
+
+
+def test_runs_by_position_and_by_name_and_matches_onnxruntime(compiled_small, small_onnx):
+    model = load(compiled_small)
+    x, z = support.random_input((3, 16), seed=1), support.random_input((3, 16), seed=2)
+    (by_position,) = model.run(x, z)
+    (by_name,) = model.run(z=z, x=x)
+    (reference,) = support.run_onnxruntime(small_onnx, {"x": x, "z": z})
+    np.testing.assert_allclose(by_position, reference, rtol=1e-6)
+    np.testing.assert_array_equal(by_position, by_name)
+    assert model.run_dict(x, z=z)["y"].shape == (3, 16)
+
+
+def test_symbolic_batch_is_bound_per_call(compiled_small):
+    model = load(compiled_small)
+    for batch in (1, 7, 2):
+        x, z = support.random_input((batch, 16), seed=batch), support.random_input((batch, 16), seed=10 + batch)
+        (y,) = model.run(x, z)
+        np.testing.assert_allclose(y, _expected(x, z), rtol=1e-6)
+
+
+def test_describes_its_inputs_and_outputs(compiled_small):
+    model = load(compiled_small)
+    assert [(s.name, s.shape, s.dtype) for s in model.inputs] == [("x", ("batch", 16), "float32"),
+                                                                   ("z", ("batch", 16), "float32")]
+    assert [s.name for s in model.outputs] == ["y"]
+    assert "x: float32[batch,16]" in repr(model)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, x: m.run(x, x, x), "3 positional inputs, the model takes 2"),
+    (lambda m, x: m.run(x, w=x), "unknown input 'w'; the model's inputs are x: float32\\[batch,16\\]"),
+    (lambda m, x: m.run(x), "missing input 'z'"),
+    (lambda m, x: m.run(x, x=x), "given both by position and by name"),
+    (lambda m, x: m.run(x.astype(np.float64), x), "input 'x' has dtype float64, expected float32"),
+    (lambda m, x: m.run(x[0], x), "input 'x' has rank 1 .* expected rank 2"),
+    (lambda m, x: m.run(x[:, :8], x), "axis 1 must be 16"),
+    (lambda m, x: m.run(x, x[:1]), "dim 'batch' is 3 in another input"),
+    (lambda m, x: m.run(x[:0], x[:0]), "must be at least 1"),
+])
+def test_wrong_inputs_get_clear_errors(compiled_small, call, message):
+    model = load(compiled_small)
+    with pytest.raises(InputError, match=message):
+        call(model, support.random_input((3, 16)))
