@@ -33,7 +33,7 @@ def compile_graph(graph: Graph, target: Target) -> tuple[Compiled, Any]:
     # Tests set CONVRNN_VERIFY=1 to check the graph's invariants after every pass.
     graph = run_pipeline(graph, verify=os.environ.get("CONVRNN_VERIFY") == "1")
     functions, calls = lower_graph(graph, target)
-    executable = tvm_.build(functions, target) if functions else None
+    executable = tvm_.build(functions, target)  # may be empty: a model of views and copies only
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target), executable
 
 
@@ -84,9 +84,4 @@ def compile_model(model: ModelSource, output: "str | os.PathLike", target: "str 
     compiled, executable = compile_graph(graph, target)
     plan, constants = make_plan(compiled)
 
-    def write_library(path: str) -> None:
-        if executable is None:
-            raise NotImplementedError("a model with no kernels")
-        tvm_.export_library(executable, path)
-
-    return write_artifact(output, plan, constants, write_library)
+    return write_artifact(output, plan, constants, lambda path: tvm_.export_library(executable, path))
