@@ -29,7 +29,7 @@ class GraphBuilder:
         self.shape_vectors: dict[int, list[Dim]] = {}
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
         value = Value(self.names(hint), TensorType(array.shape, array.dtype))
         self.constants[value.name] = array
         self.constant_values[value.name] = value

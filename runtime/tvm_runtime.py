@@ -41,12 +41,12 @@ def view(storage: Tensor, shape: Sequence[int], dtype: str) -> Tensor:
 
 def upload(array: np.ndarray, dev: Any) -> Tensor:
     tensor = empty(array.shape, str(array.dtype), dev)
-    tensor.copyfrom(np.ascontiguousarray(array))
+    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
     return tensor
 
 
 def copy_into(tensor: Tensor, array: np.ndarray) -> None:
-    tensor.copyfrom(np.ascontiguousarray(array))
+    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
 
 
 def download(tensor: Tensor) -> np.ndarray:
