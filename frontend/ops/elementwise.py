@@ -1,14 +1,70 @@
-"""Elementwise ops that map one-to-one onto an IR op of the same name."""
+"""Elementwise ONNX ops: activations, math, arithmetic, comparison, logic and Where.
+
+Attributes get their per-opset defaults here, so the IR ops always carry explicit values.
+"""
 from convrnn.frontend.registry import converter
 
+_SAME_NAME_UNARY = ("Relu", "Sigmoid", "Tanh", "HardSwish", "Softplus", "Erf", "Exp", "Log", "Sqrt",
+                    "Abs", "Neg", "Reciprocal", "Floor", "Ceil", "Not")
+_SAME_NAME_BINARY = ("Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Equal", "Less", "LessOrEqual",
+                     "Greater", "GreaterOrEqual", "And", "Or")
 
-@converter("Relu", "Sigmoid", "Tanh", since=1)
+
+@converter(*_SAME_NAME_UNARY, since=1)
 def convert_unary(ctx):
     return ctx.emit(ctx.node.op_type, [ctx.required_input(0)])
 
 
-@converter("Add", "Sub", "Mul", since=1)
+@converter("LeakyRelu", since=1)
+def convert_leaky_relu(ctx):
+    return ctx.emit("LeakyRelu", [ctx.required_input(0)], {"alpha": float(ctx.attr("alpha", 0.01))})
+
+
+@converter("Elu", since=1)
+def convert_elu(ctx):
+    return ctx.emit("Elu", [ctx.required_input(0)], {"alpha": float(ctx.attr("alpha", 1.0))})
+
+
+@converter("HardSigmoid", since=1)
+def convert_hard_sigmoid(ctx):
+    attrs = {"alpha": float(ctx.attr("alpha", 0.2)), "beta": float(ctx.attr("beta", 0.5))}
+    return ctx.emit("HardSigmoid", [ctx.required_input(0)], attrs)
+
+
+@converter("Clip", since=1)
+def convert_clip_attributes(ctx):
+    # Before opset 11 the bounds are attributes; absent means unbounded.
+    return ctx.emit("Clip", [ctx.required_input(0)], {"min": ctx.attr("min"), "max": ctx.attr("max")})
+
+
+@converter("Clip", since=11)
+def convert_clip_inputs(ctx):
+    bounds = {}
+    for index, key in ((1, "min"), (2, "max")):
+        array = ctx.constant(index, key)  # None when the optional input is absent
+        if array is not None and array.size != 1:
+            raise ctx.error(f"{key} must be a scalar, got shape {array.shape}")
+        bounds[key] = None if array is None else array.reshape(()).item()
+    return ctx.emit("Clip", [ctx.required_input(0)], bounds)
+
+
+@converter(*_SAME_NAME_BINARY, since=7)
 def convert_binary(ctx):
-    if ctx.opset < 7 and ctx.attr("broadcast", 0):
-        raise ctx.unsupported("legacy broadcast attribute (opset < 7)")
     return ctx.emit(ctx.node.op_type, [ctx.required_input(0), ctx.required_input(1)])
+
+
+@converter("Max", "Min", since=8)
+def convert_variadic_max_min(ctx):
+    values = [ctx.required_input(i) for i in range(len(ctx.node.input))]
+    if len(values) == 1:
+        return values
+    result = values[0]
+    for i, value in enumerate(values[1:], start=2):
+        result = ctx.emit1(ctx.node.op_type, [result, value], temp=i < len(values))
+    return [result]
+
+
+@converter("Where", since=9)
+def convert_where(ctx):
+    return ctx.emit("Where", [ctx.required_input(0), ctx.required_input(1), ctx.required_input(2)])
+

@@ -12,6 +12,9 @@ def convert_identity(ctx):
 @converter("Dropout", since=1)
 def convert_dropout(ctx):
     x = ctx.required_input(0)
+    training = ctx.constant(2, "training_mode") if ctx.opset >= 12 else None
+    if training is not None and training.any():
+        raise ctx.unsupported("training_mode=True (convrnn compiles inference, where Dropout is the identity)")
     if len(ctx.node.output) > 1 and ctx.node.output[1]:
         if not x.type.is_static:
             raise ctx.unsupported("Dropout mask output of a tensor with symbolic dims")

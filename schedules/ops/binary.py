@@ -2,31 +2,76 @@
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.ops._broadcast import broadcast_compute
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.shapes import broadcast_shapes
 
 
 class _Binary(OpDef):
-    result_dtype: "str | None" = None  # None: the inputs' dtype
+    result_dtype: "str | None" = None  # None: the first operand's dtype
+    same_dtypes = True
 
     def infer(self, inputs, attrs):
         a, b = inputs
-        if a.dtype != b.dtype:
+        if self.same_dtypes and a.dtype != b.dtype:
             raise ValueError(f"{self.name} operands have different dtypes {a.dtype} and {b.dtype}")
         return [TensorType(broadcast_shapes(a.shape, b.shape), self.result_dtype or a.dtype)]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.compiler.tvm_adapter import topi
+        from convrnn.compiler.tvm_adapter import tirx
 
-        return [self.apply(topi, *inputs)]
+        return [broadcast_compute(inputs, lambda x, y: self.expr(x, y, tirx), name=self.name.lower())]
 
 
-def _binary(op_name: str, apply, result_dtype=None):
-    cls = type(op_name, (_Binary,), {"name": op_name, "result_dtype": result_dtype,
-                                     "apply": staticmethod(apply)})
+def _binary(op_name: str, expr, result_dtype=None, same_dtypes=True):
+    cls = type(op_name, (_Binary,), {"name": op_name, "expr": staticmethod(expr),
+                                     "result_dtype": result_dtype, "same_dtypes": same_dtypes})
     return register(cls)
 
 
-_binary("Add", lambda topi, a, b: topi.add(a, b))
-_binary("Sub", lambda topi, a, b: topi.subtract(a, b))
-_binary("Mul", lambda topi, a, b: topi.multiply(a, b))
+def _is_float(dtype: str) -> bool:
+    return str(dtype).startswith("float")
+
+
+def _div(x, y, tirx):
+    # Integer division truncates toward zero, as in C (and onnxruntime).
+    return x / y if _is_float(x.dtype) else tirx.truncdiv(x, y)
+
+
+def _pow(x, y, tirx):
+    # The exponent may have another dtype than the base (opset 12+); the result has the base's.
+    if _is_float(x.dtype):
+        return tirx.power(x, y.astype(x.dtype))
+    return tirx.power(x.astype("float64"), y.astype("float64")).astype(x.dtype)
+
+
+def _prelu(x, slope, tirx):
+    return tirx.Select(x >= tirx.const(0, x.dtype), x, x * slope)
+
+
+class PRelu(_Binary):
+    name = "PRelu"
+    expr = staticmethod(_prelu)
+
+    def infer(self, inputs, attrs):
+        (out,) = super().infer(inputs, attrs)
+        if out.shape != inputs[0].shape:
+            raise ValueError(f"slope of shape {inputs[1].shape} does not broadcast to input {inputs[0].shape}")
+        return [out]
+
+
+register(PRelu)
+_binary("Add", lambda x, y, tirx: x + y)
+_binary("Sub", lambda x, y, tirx: x - y)
+_binary("Mul", lambda x, y, tirx: x * y)
+_binary("Div", _div)
+_binary("Pow", _pow, same_dtypes=False)
+_binary("Max", lambda x, y, tirx: tirx.max(x, y))
+_binary("Min", lambda x, y, tirx: tirx.min(x, y))
+_binary("Equal", lambda x, y, tirx: x == y, result_dtype="bool")
+_binary("Less", lambda x, y, tirx: x < y, result_dtype="bool")
+_binary("LessOrEqual", lambda x, y, tirx: x <= y, result_dtype="bool")
+_binary("Greater", lambda x, y, tirx: x > y, result_dtype="bool")
+_binary("GreaterOrEqual", lambda x, y, tirx: x >= y, result_dtype="bool")
+_binary("And", lambda x, y, tirx: tirx.And(x, y), result_dtype="bool")
+_binary("Or", lambda x, y, tirx: tirx.Or(x, y), result_dtype="bool")

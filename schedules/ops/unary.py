@@ -1,14 +1,20 @@
-"""Elementwise unary ops (activations and math), one TE expression each."""
+"""Elementwise unary ops (activations and math), one TE expression each.
+
+Attributes are plain floats set by the converters (alpha, beta, min, max).
+"""
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.ops import _fastmath as fast
 from convrnn.schedules.registry import OpDef, register
 
 
 class _Unary(OpDef):
+    result_dtype: "str | None" = None  # None: the input's dtype
+
     def infer(self, inputs, attrs):
         (x,) = inputs
-        return [TensorType(x.shape, x.dtype)]
+        return [TensorType(x.shape, self.result_dtype or x.dtype)]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te, tirx
@@ -17,8 +23,8 @@ class _Unary(OpDef):
         return [te.compute(x.shape, lambda *i: self.expr(x[i], attrs, tirx), name=self.name.lower())]
 
 
-def _unary(op_name: str, expr):
-    cls = type(op_name, (_Unary,), {"name": op_name, "expr": staticmethod(expr)})
+def _unary(op_name: str, expr, result_dtype=None):
+    cls = type(op_name, (_Unary,), {"name": op_name, "expr": staticmethod(expr), "result_dtype": result_dtype})
     return register(cls)
 
 
@@ -28,6 +34,43 @@ def _const(value, like):
     return tirx.const(value, like.dtype)
 
 
+def _clip(v, attrs, tirx):
+    low, high = attrs.get("min"), attrs.get("max")
+    bounded = v if low is None else tirx.max(v, _const(low, v))
+    return bounded if high is None else tirx.min(bounded, _const(high, v))
+
+
+def _hard_sigmoid(v, alpha, beta, tirx):
+    return tirx.min(tirx.max(v * _const(alpha, v) + _const(beta, v), _const(0, v)), _const(1, v))
+
+
+def _softplus(v, a, tirx):
+    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+    return tirx.max(v, _const(0, v)) + tirx.log1p(tirx.exp(-tirx.abs(v)))
+
+
+def _reciprocal(v, a, tirx):
+    return _const(1, v) / v
+
+
+# The copy the importer emits so that a graph output owns its buffer.
+_unary("Identity", lambda v, a, tirx: v)
 _unary("Relu", lambda v, a, tirx: tirx.max(v, _const(0, v)))
-_unary("Sigmoid", lambda v, a, tirx: tirx.sigmoid(v))
-_unary("Tanh", lambda v, a, tirx: tirx.tanh(v))
+_unary("LeakyRelu", lambda v, a, tirx: tirx.Select(v >= _const(0, v), v, v * _const(a["alpha"], v)))
+_unary("Elu", lambda v, a, tirx: tirx.Select(v >= _const(0, v), v, _const(a["alpha"], v) * (fast.exp(v, v.dtype, tirx) - _const(1, v))))
+_unary("Sigmoid", lambda v, a, tirx: fast.sigmoid(v, v.dtype, tirx))
+_unary("HardSigmoid", lambda v, a, tirx: _hard_sigmoid(v, a["alpha"], a["beta"], tirx))
+_unary("HardSwish", lambda v, a, tirx: v * _hard_sigmoid(v, 1.0 / 6.0, 0.5, tirx))
+_unary("Softplus", _softplus)
+_unary("Tanh", lambda v, a, tirx: fast.tanh(v, v.dtype, tirx))
+_unary("Clip", _clip)
+_unary("Erf", lambda v, a, tirx: fast.erf(v, v.dtype, tirx))
+_unary("Exp", lambda v, a, tirx: fast.exp(v, v.dtype, tirx))
+_unary("Log", lambda v, a, tirx: tirx.log(v))
+_unary("Sqrt", lambda v, a, tirx: tirx.sqrt(v))
+_unary("Abs", lambda v, a, tirx: tirx.abs(v))
+_unary("Neg", lambda v, a, tirx: -v)
+_unary("Reciprocal", _reciprocal)
+_unary("Floor", lambda v, a, tirx: tirx.floor(v))
+_unary("Ceil", lambda v, a, tirx: tirx.ceil(v))
+_unary("Not", lambda v, a, tirx: tirx.Not(v), result_dtype="bool")

@@ -1,0 +1,182 @@
+"""convrnn beside its peers, in one process, on the same inputs.
+
+    python benchmarks/run.py [--threads 2] [--blocks 4] [--runs 10] [--models resnet18 audio_cnn ...]
+
+Every system gets the same thread count. Runs are timed in blocks taken in alternation
+(blocks x runs per system, median of all runs): a thread pool keeps spinning for a while
+after a call and slows whichever system runs next, so alternating single calls would
+measure that instead. Outputs are checked against onnxruntime's before timing.
+
+Models: full-width ResNet-18 at 1x3x224x224 (exported on the fly from PyTorch, skipped
+without it; never committed) and the committed test models in tests/data/.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+sys.path.insert(0, str(DATA))  # make_models: the torch definitions behind the test models
+
+# name -> (onnx file in tests/data or None to export on the fly, input shape, make_models entry)
+MODELS = {
+    "resnet18": (None, (1, 3, 224, 224), "resnet18"),
+    "resnet18_w16": ("resnet18_w16.onnx", (1, 3, 64, 64), "resnet18_w16"),
+    "mobilenet_v2_small": ("mobilenet_v2_small.onnx", (1, 3, 64, 64), "mobilenet_v2_small"),
+    "audio_cnn": ("audio_cnn.onnx", (1, 40, 100), "audio_cnn"),
+}
+RTOL, ATOL = 1e-3, 1e-4
+
+
+def torch_model(entry: str):
+    """The PyTorch module an ONNX model was exported from, or None without torch."""
+    try:
+        import make_models
+    except ImportError:
+        return None
+    if entry == "resnet18":
+        return make_models.instantiate(make_models.resnet18, seed=0)
+    build, _, seed = make_models.MODELS[entry]
+    return make_models.instantiate(build, seed)
+
+
+def onnx_path(name: str, work: Path) -> Path | None:
+    file, shape, entry = MODELS[name]
+    if file is not None:
+        return DATA / file
+    module = torch_model(entry)
+    if module is None:
+        return None
+    import make_models
+    import torch
+
+    return make_models.export(module, torch.randn(*shape), work / f"{name}.onnx")
+
+
+# --- the systems: each returns a zero-argument callable producing the model's output ----------
+def convrnn_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+    from convrnn.compiler import compile_model
+    from convrnn.runtime import load
+
+    start = time.perf_counter()
+    compile_model(path, work / f"{path.stem}.convrnn")
+    print(f"  convrnn compiled {path.name} in {time.perf_counter() - start:.1f} s")
+    model = load(work / f"{path.stem}.convrnn")
+    return lambda: model.run(x)[0]
+
+
+def onnxruntime_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feeds = {session.get_inputs()[0].name: x}
+    return lambda: session.run(None, feeds)[0]
+
+
+def openvino_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+    request = compiled.create_infer_request()
+    return lambda: np.asarray(request.infer([x])[compiled.output(0)])
+
+
+def pytorch_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    module = torch_model(MODELS[name][2])
+    tensor = torch.from_numpy(x)
+
+    def run():
+        with torch.inference_mode():
+            return module(tensor).numpy()
+
+    return run
+
+
+def available_systems() -> dict:
+    systems = {"convrnn": convrnn_runner, "onnxruntime": onnxruntime_runner}
+    for name, module, runner in (("openvino", "openvino", openvino_runner), ("pytorch", "torch", pytorch_runner)):
+        try:
+            __import__(module)
+        except ImportError:
+            print(f"{name} is not installed: left out")
+            continue
+        systems[name] = runner
+    return systems
+
+
+def time_in_blocks(runners: dict, blocks: int, runs: int) -> dict[str, float]:
+    """Median milliseconds per run, blocks of `runs` calls per system taken in alternation."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for block in range(blocks + 1):  # block 0 warms every system up and is not counted
+        for name, run in runners.items():
+            for _ in range(runs):
+                start = time.perf_counter()
+                run()
+                if block:
+                    times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+def benchmark(name: str, systems: dict, work: Path, args) -> list[tuple]:
+    path = onnx_path(name, work)
+    if path is None:
+        print(f"{name}: skipped (PyTorch is not installed to export it)")
+        return []
+    shape = MODELS[name][1]
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    runners, rows = {}, []
+    print(f"{name} {list(shape)}:")
+    for system, make in systems.items():
+        try:
+            runners[system] = make(name, path, x, work, args.threads)
+        except Exception as exc:  # a system that cannot run this model is reported, not fatal
+            print(f"  {system} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if "onnxruntime" not in runners:
+        return []
+    reference = runners["onnxruntime"]()
+    agrees = {s: bool(np.allclose(run(), reference, rtol=RTOL, atol=ATOL)) for s, run in runners.items()}
+    medians = time_in_blocks(runners, args.blocks, args.runs)
+    for system, ms in medians.items():
+        rows.append((name, system, ms, ms / medians["onnxruntime"], agrees[system]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    args = parser.parse_args()
+    os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
+
+    systems = available_systems()
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for name in args.models:
+            rows += benchmark(name, systems, Path(work), args)
+    print(f"\n{args.threads} threads, median of {args.blocks} blocks x {args.runs} runs; "
+          f"ratio = time / onnxruntime's time; agrees = outputs within rtol {RTOL}, atol {ATOL}")
+    print(f"{'model':<20}{'system':<13}{'ms':>10}{'ratio':>8}  agrees")
+    for name, system, ms, ratio, agree in rows:
+        print(f"{name:<20}{system:<13}{ms:>10.3f}{ratio:>8.2f}  {'yes' if agree else 'NO'}")
+    if not all(row[4] for row in rows):
+        raise SystemExit("some system's outputs disagree with onnxruntime's")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Resize (opset 11+): nearest and linear modes, from scales or sizes, with the axes and
+keep_aspect_ratio_policy of opset 18. Cubic, antialiasing and tf_crop_and_resize are unsupported."""
+import numpy as np
+
+from convrnn.frontend.registry import converter
+from convrnn.schedules.ops.resize import COORDINATE_MODES, MODES, NEAREST_MODES
+
+
+def _check(ctx, name, value, allowed):
+    if value not in allowed:
+        raise ctx.unsupported(f"{name} {value!r} (supported: {', '.join(allowed)})")
+
+
+def _scales_and_sizes(ctx, shape):
+    """Per-axis scales (as the coordinate transform uses them) and output sizes."""
+    rank = len(shape)
+    axes = ctx.attr("axes") if ctx.opset >= 18 else None
+    axes = list(range(rank)) if axes is None else [a % rank for a in axes]
+    scales_in = ctx.constant(2, "scales")
+    sizes_in = ctx.shape_vector(3, "sizes") if ctx.input(3) is not None else None
+    scales, sizes = [1.0] * rank, list(shape)
+    if sizes_in:
+        if len(sizes_in) != len(axes):
+            raise ctx.error(f"{len(sizes_in)} sizes for {len(axes)} axes")
+        wanted = dict(zip(axes, sizes_in))
+        for a in axes:
+            if isinstance(shape[a], str) or isinstance(wanted[a], str):
+                if wanted[a] != shape[a]:
+                    raise ctx.unsupported(f"resizing symbolic dim {shape[a]!r} of axis {a}")
+                del wanted[a]
+        policy = ctx.attr("keep_aspect_ratio_policy", "stretch")
+        ratios = {a: np.float32(wanted[a]) / np.float32(shape[a]) for a in wanted}
+        if policy != "stretch" and ratios:
+            _check(ctx, "keep_aspect_ratio_policy", policy, ("stretch", "not_larger", "not_smaller"))
+            common = min(ratios.values()) if policy == "not_larger" else max(ratios.values())
+            ratios = {a: common for a in ratios}
+            wanted = {a: int(np.floor(common * shape[a] + np.float32(0.5))) for a in ratios}
+        for a in wanted:
+            scales[a], sizes[a] = float(ratios[a]), int(wanted[a])
+    elif scales_in is not None and scales_in.size:
+        if scales_in.size != len(axes):
+            raise ctx.error(f"{scales_in.size} scales for {len(axes)} axes")
+        for a, scale in zip(axes, scales_in.astype(np.float32).reshape(-1)):
+            if scale <= 0:
+                raise ctx.error(f"scale {scale} of axis {a} is not positive")
+            if scale != 1:
+                if isinstance(shape[a], str):
+                    raise ctx.unsupported(f"resizing symbolic dim {shape[a]!r} of axis {a}")
+                scales[a], sizes[a] = float(scale), int(scale * np.float32(shape[a]))
+    else:
+        raise ctx.error("neither scales nor sizes is given")
+    return scales, sizes
+
+
+@converter("Resize", since=11)
+def convert_resize(ctx):
+    x = ctx.required_input(0)
+    mode = ctx.attr("mode", "nearest")
+    coordinate_mode = ctx.attr("coordinate_transformation_mode", "half_pixel")
+    nearest_mode = ctx.attr("nearest_mode", "round_prefer_floor")
+    _check(ctx, "mode", mode, MODES)
+    _check(ctx, "coordinate_transformation_mode", coordinate_mode, COORDINATE_MODES)
+    _check(ctx, "nearest_mode", nearest_mode, NEAREST_MODES)
+    scales, sizes = _scales_and_sizes(ctx, x.type.shape)
+    if ctx.attr("antialias", 0) and mode == "linear" and any(s < 1 for s in scales):
+        raise ctx.unsupported("antialiased downsampling")
+    if sizes == list(x.type.shape) and all(s == 1.0 for s in scales):
+        return [x]
+    attrs = {"sizes": sizes, "scales": scales, "mode": mode,
+             "coordinate_transformation_mode": coordinate_mode, "nearest_mode": nearest_mode}
+    return ctx.emit("Resize", [x], attrs)

@@ -1,0 +1,74 @@
+"""The CPU schedule template of a direct N-d convolution in NCHW (conv_compute.py's stages).
+
+Two register-blocked forms, chosen by `conv_knobs`:
+  "oc_vector": a tile of output channels (vectorized: the weight's blocked layout makes them
+      contiguous) x output positions along the width (each input value broadcast); serves
+      dense, grouped and 1x1 convolutions.
+  "ow_vector": a tile of output positions along the width, vectorized; for depthwise convs
+      and channel counts without a vector-sized block.
+Either way the reduction loops run outside the tile, the tile stays in registers, the outer
+loops (batch, channel tiles, rows, width tiles) are fused and run in parallel, and the
+padding and weight-packing stages are separate parallel loops.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.target import Target
+from convrnn.schedules.conv_layout import weight_block
+from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, schedule_rows, tile_reduction,
+                                      vector_tile, with_knobs)
+
+
+def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: int, packed_block: int = 0,
+               weight_elements: int = 0, input_elements: int = 0) -> dict[str, Any]:
+    """Untuned default tiles for one conv: the knob dictionary a tuner would search.
+
+    channels_outer: the loop over output-channel tiles runs outside the loops over positions
+    (each weight block stays in cache while it sweeps the image) when the weight is the
+    larger operand; otherwise inside them (the input rows of one position stay in L1 while
+    every channel tile uses them).
+    """
+    channels_outer = weight_elements >= input_elements
+    block = packed_block or weight_block(out_channels // group)
+    if not block:
+        return {"template": "ow_vector", "ow_tile": vector_tile(out_width, lanes, 2 * lanes),
+                "channels_outer": channels_outer}
+    oc_tile = block
+    if block == lanes and out_channels % (2 * block) == 0 and out_width is not None and out_width <= 14:
+        oc_tile = 2 * block  # narrow images: two channel vectors per input broadcast
+    vectors = -(-oc_tile // lanes)
+    return {"template": "oc_vector", "oc_tile": oc_tile, "ow_tile": row_tile(out_width, ACCUMULATORS // vectors),
+            "channels_outer": channels_outer}
+
+
+def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no conv schedule for target kind {target.kind}")
+    lanes = target.vector_lanes
+    stages = blocks_by_name(sch)
+    conv = stages["conv"]
+    if "flip" in stages:  # ConvTranspose's weight view: read through, never stored
+        sch.compute_inline(stages["flip"])
+    rank = len(attrs["kernel_shape"])
+    extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(conv)]  # n, oc, *spatial, ic, *window
+    out_channels, spatial, window = extents[1], extents[2:2 + rank], extents[3 + rank:]
+    weight_elements = out_channels * extents[2 + rank] * math.prod(window)
+    input_elements = extents[2 + rank] * attrs["group"] * math.prod(
+        size * stride for size, stride in zip(spatial, attrs["strides"]))
+    knobs = with_knobs(conv_knobs(out_channels, attrs["group"], spatial[-1], lanes, attrs.get("weight_block", 0),
+                                  weight_elements, input_elements), attrs)
+    factors = [None] * (2 + rank)
+    factors[-1] = knobs["ow_tile"]
+    order = None if knobs["channels_outer"] else [0, *range(2, 2 + rank), 1]
+    if knobs["template"] == "oc_vector":
+        factors[1] = knobs["oc_tile"]
+        tile_reduction(sch, conv, stages.get("bias"), factors, 1, lanes, layout_block=knobs["oc_tile"],
+                       outer_order=order)
+    else:
+        tile_reduction(sch, conv, stages.get("bias"), factors, 1 + rank, lanes, outer_order=order)
+    for name in ("pad", "pack"):
+        if name in stages:
+            schedule_rows(sch, stages[name])

@@ -1,0 +1,80 @@
+"""The TE compute of a grouped N-d convolution, shared by Conv and ConvTranspose.
+
+Stages, named so the CPU template (conv2d_cpu.py) can find them:
+  "pad"  the zero-padded input (absent when there is no padding),
+  "pack" the weight in the blocked layout (absent when it arrives packed or is not blocked),
+  "conv" the reduction over input channels and the window,
+  "bias" the bias epilogue (absent without bias).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from convrnn.schedules.conv_layout import weight_block
+
+
+def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
+              fill: Any = None) -> Any:
+    """Pad the spatial axes with `fill` (default zero; negative pads crop); `interior` inserts
+    stride-1 fill values between elements (ConvTranspose)."""
+    from convrnn.compiler.tvm_adapter import te, tirx
+
+    rank = len(begins)
+    steps = list(interior) or [1] * rank
+    if not any(begins) and not any(ends) and all(s == 1 for s in steps):
+        return x
+    spatial = [int(d) for d in x.shape[2:]]
+    shape = list(x.shape[:2]) + [b + (d - 1) * s + 1 + e for b, d, s, e in zip(begins, spatial, steps, ends)]
+
+    def value(n, c, *pos):
+        # Select with a clamped (always valid) index, not if_then_else: both sides may be
+        # evaluated, so LLVM can vectorize the rows.
+        conditions, index = [], []
+        for p, b, d, s in zip(pos, begins, spatial, steps):
+            shifted = p - b
+            conditions += [shifted >= 0, shifted < (d - 1) * s + 1]
+            if s > 1:
+                conditions.append(tirx.indexmod(shifted, s) == 0)
+                shifted = tirx.indexdiv(shifted, s)
+            index.append(tirx.max(tirx.min(shifted, d - 1), 0))
+        return tirx.Select(tirx.all(*conditions), x[(n, c, *index)],
+                           tirx.const(0, x.dtype) if fill is None else fill)
+
+    return te.compute(shape, value, name="pad")
+
+
+def conv_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any]) -> Any:
+    """x [N, C, *S] (already padded when `pad_input` was applied), w [O, C/g, *K] or packed
+    [O/b, C/g, *K, b] (attrs["weight_block"] = b), stride/dilation from attrs."""
+    from convrnn.compiler.tvm_adapter import te
+
+    rank = len(attrs["kernel_shape"])
+    strides, dilations, group = attrs["strides"], attrs["dilations"], attrs["group"]
+    out_channels = int(out_shape[1])
+    in_per_group = int(w.shape[1])
+    out_per_group = out_channels // group
+    block = attrs.get("weight_block", 0)
+    if not block:
+        block = weight_block(out_per_group)
+        if block:
+            w = te.compute((out_channels // block, *w.shape[1:], block),
+                           lambda ob, *rest: w[(ob * block + rest[-1], *rest[:-1])], name="pack")
+
+    rc = te.reduce_axis((0, in_per_group), name="rc")
+    rk = [te.reduce_axis((0, int(k)), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
+
+    def weight(oc):
+        if block:
+            return w[(oc // block, rc, *rk, oc % block)]
+        return w[(oc, rc, *rk)]
+
+    def body(n, oc, *pos):
+        channel = oc // out_per_group * in_per_group + rc if group > 1 else rc
+        window = [p * s + k * d for p, s, k, d in zip(pos, strides, rk, dilations)]
+        return te.sum(x[(n, channel, *window)] * weight(oc), axis=[rc, *rk])
+
+    conv = te.compute(tuple(out_shape), body, name="conv")
+    if bias is None:
+        return conv
+    return te.compute(conv.shape, lambda n, oc, *pos: conv[(n, oc, *pos)] + bias[oc], name="bias")
+

@@ -1,0 +1,80 @@
+"""The TE compute and CPU schedule template of matrix products (MatMul, Gemm).
+
+Compute: one reduction stage "dense" over K, optionally followed by an "epilogue" stage
+(Gemm's alpha, beta and C). Schedule: a tile of rows x columns held in registers (columns
+vectorized, rows unrolled, each A value broadcast), the reduction over K outside the tile,
+batch and tile loops fused and run in parallel.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.target import Target
+from convrnn.schedules.generic import schedule_generic
+from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, tile_reduction, vector_tile,
+                                      with_knobs)
+
+MAX_ROW_TILE = 8
+
+
+def dense_knobs(rows: Optional[int], columns: Optional[int], lanes: int) -> dict[str, Any]:
+    """Untuned default tiles (None: a symbolic extent)."""
+    # A single row (a matrix-vector product) is bound by reading B: longer contiguous row pieces.
+    column_tile = vector_tile(columns, lanes, (8 if rows == 1 else 2) * lanes)
+    vectors = max(-(-column_tile // lanes), 1)
+    # A symbolic row count gets untiled rows: a guarded tile over a symbolic extent does not
+    # lower in TVM 0.27 (its cache's compacted size goes negative).
+    rows_limit = min(ACCUMULATORS // vectors, MAX_ROW_TILE) if rows is not None else 1
+    return {"column_tile": column_tile, "row_tile": row_tile(rows, rows_limit)}
+
+
+def dense_compute(a: Any, b: Any, out_shape: list, a_transposed: bool = False, b_transposed: bool = False) -> Any:
+    """out[batch..., m, n] = sum_k A[batch..., m, k] * B[batch..., k, n] with numpy broadcasting
+    of batch dims; a 1-d A has no m axis and a 1-d B no n axis (in `out_shape` too)."""
+    from convrnn.compiler.tvm_adapter import te
+
+    a_rank, b_rank = len(a.shape), len(b.shape)
+    k_extent = a.shape[-2 if a_transposed and a_rank > 1 else -1]
+    k = te.reduce_axis((0, k_extent), name="k")
+    batch_rank = len(out_shape) - (a_rank > 1) - (b_rank > 1)
+
+    def operand(tensor, batch, inner):
+        # Batch dims align to the right; a dim of 1 broadcasts (its index is always 0).
+        own_rank = len(tensor.shape) - len(inner)
+        own = [0 if is_one(dim) else i for i, dim in zip(batch[batch_rank - own_rank:], tensor.shape[:own_rank])]
+        return tensor[(*own, *inner)]
+
+    def body(*index):
+        batch, rest = list(index[:batch_rank]), list(index[batch_rank:])
+        m = rest.pop(0) if a_rank > 1 else None
+        n = rest.pop(0) if b_rank > 1 else None
+        a_inner = [k] if a_rank == 1 else ([k, m] if a_transposed else [m, k])
+        b_inner = [k] if b_rank == 1 else ([n, k] if b_transposed else [k, n])
+        return te.sum(operand(a, batch, a_inner) * operand(b, batch, b_inner), axis=k)
+
+    return te.compute(out_shape, body, name="dense")
+
+
+def is_one(dim: Any) -> bool:
+    return isinstance(dim, int) and dim == 1 or getattr(dim, "value", None) == 1
+
+
+def schedule_dense(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
+    """Tile the last output axis (vectorized) and the one before it (unrolled rows)."""
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no dense schedule for target kind {target.kind}")
+    stages = blocks_by_name(sch)
+    dense = stages["dense"]
+    loops = sch.get_loops(dense)[:-1]  # the output axes (the last loop is K)
+    if not loops:
+        schedule_generic(sch, target)  # a dot product
+        return
+    lanes = target.vector_lanes
+    rows = tvm_.loop_extent(sch, loops[-2]) if len(loops) > 1 else 1
+    knobs = with_knobs(dense_knobs(rows, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
+    factors: list[Optional[int]] = [None] * len(loops)
+    factors[-1] = knobs["column_tile"]
+    if len(loops) > 1:
+        factors[-2] = knobs["row_tile"]
+    tile_reduction(sch, dense, stages.get("epilogue"), factors, len(loops) - 1, lanes)

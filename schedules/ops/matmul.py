@@ -1,0 +1,99 @@
+"""MatMul (numpy semantics: 1-d operands, broadcast batch dims) and Gemm.
+
+Gemm attrs: alpha, beta, trans_a, trans_b. Inputs A, B (2-d), optional C broadcasting to
+[M, N]: Y = alpha * op(A) @ op(B) + beta * C.
+"""
+from __future__ import annotations
+
+from convrnn.compiler.ir import TensorType
+from convrnn.schedules.registry import OpDef, register
+from convrnn.schedules.shapes import broadcast_shapes
+
+
+def _check_dtypes(*types):
+    dtypes = {t.dtype for t in types if t is not None}
+    if len(dtypes) != 1:
+        raise ValueError(f"operands have different dtypes {sorted(dtypes)}")
+
+
+def _check_inner(k_a, k_b):
+    if k_a != k_b:
+        raise ValueError(f"inner dims {k_a} and {k_b} differ")
+
+
+class _Dense(OpDef):
+    def schedule(self, sch, target, attrs):
+        from convrnn.schedules.dense_cpu import schedule_dense
+
+        schedule_dense(sch, target, attrs)
+
+
+@register
+class MatMul(_Dense):
+    name = "MatMul"
+
+    def infer(self, inputs, attrs):
+        a, b = inputs
+        _check_dtypes(a, b)
+        if a.rank == 0 or b.rank == 0:
+            raise ValueError("MatMul operands must have rank >= 1")
+        _check_inner(a.shape[-1], b.shape[0] if b.rank == 1 else b.shape[-2])
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        rows = a.shape[-2:-1]
+        columns = b.shape[-1:] if b.rank > 1 else ()
+        return [TensorType((*batch, *rows, *columns), a.dtype)]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.schedules.dense_cpu import dense_compute
+
+        a, b = inputs
+        return [dense_compute(a, b, _te_shape(outputs[0], inputs))]
+
+
+@register
+class Gemm(_Dense):
+    name = "Gemm"
+
+    def infer(self, inputs, attrs):
+        a, b, c = (list(inputs) + [None])[:3]
+        _check_dtypes(a, b, c)
+        if a.rank != 2 or b.rank != 2:
+            raise ValueError(f"Gemm operands must be 2-d, got {a.shape} and {b.shape}")
+        (m, k_a), (k_b, n) = a.shape[::-1] if attrs["trans_a"] else a.shape, \
+            b.shape[::-1] if attrs["trans_b"] else b.shape
+        _check_inner(k_a, k_b)
+        if c is not None and broadcast_shapes(c.shape, (m, n)) != (m, n):
+            raise ValueError(f"C of shape {c.shape} does not broadcast to {(m, n)}")
+        return [TensorType((m, n), a.dtype)]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te, tirx
+        from convrnn.schedules.dense_cpu import dense_compute, is_one
+
+        a, b, c = (list(inputs) + [None])[:3]
+        product = dense_compute(a, b, _te_shape(outputs[0], inputs), bool(attrs["trans_a"]), bool(attrs["trans_b"]))
+        alpha, beta = attrs["alpha"], attrs["beta"]
+        if alpha == 1.0 and (c is None or beta == 0.0):
+            return [product]
+
+        def epilogue(m, n):
+            value = product[m, n] if alpha == 1.0 else product[m, n] * tirx.const(alpha, product.dtype)
+            if c is None or beta == 0.0:
+                return value
+            index = [0 if is_one(dim) else i for i, dim in zip((m, n)[2 - len(c.shape):], c.shape)]
+            term = c[tuple(index)]
+            return value + (term if beta == 1.0 else term * tirx.const(beta, c.dtype))
+
+        return [te.compute(product.shape, epilogue, name="epilogue")]
+
+
+def _te_shape(output: TensorType, inputs) -> list:
+    """The output shape with symbolic dims taken from the inputs' TE shapes (same names)."""
+    by_name = {}
+    for tensor in inputs:
+        if tensor is not None:
+            for dim in tensor.shape:
+                name = getattr(dim, "name", None)
+                if name is not None:
+                    by_name[name] = dim
+    return [by_name[d] if isinstance(d, str) else d for d in output.shape]

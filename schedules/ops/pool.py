@@ -1,0 +1,159 @@
+"""Pools in NCHW: MaxPool, AveragePool (1-d/2-d windows) and GlobalMaxPool, GlobalAveragePool.
+
+Window attrs: kernel_shape, strides, dilations, pads (begins then ends), ceil_mode; AveragePool
+also count_include_pad (the divisor counts the pads, never the ceil-mode overhang).
+"""
+from __future__ import annotations
+
+import functools
+import operator
+
+from convrnn.compiler.ir import TensorType
+from convrnn.schedules.registry import OpDef, register
+from convrnn.schedules.window import check_window_attrs, static_spatial, window_output_dim
+
+
+class _WindowPool(OpDef):
+    def infer(self, inputs, attrs):
+        (x,) = inputs
+        kernel = attrs["kernel_shape"]
+        rank = len(kernel)
+        if rank not in (1, 2) or x.rank != rank + 2:
+            raise ValueError(f"a {rank}-d window over an input of rank {x.rank} (1-d and 2-d pools are supported)")
+        check_window_attrs(rank, kernel, attrs["strides"], attrs["pads"], attrs["dilations"])
+        pads = attrs["pads"]
+        spatial = [window_output_dim(size, kernel[i], attrs["strides"][i], pads[i], pads[i + rank],
+                                     attrs["dilations"][i], bool(attrs["ceil_mode"]))
+                   for i, size in enumerate(static_spatial(x.shape, self.name))]
+        return [TensorType((*x.shape[:2], *spatial), x.dtype)]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te
+        from convrnn.schedules.conv_compute import pad_input
+
+        (x,) = inputs
+        rank = len(attrs["kernel_shape"])
+        pads, strides, dilations = attrs["pads"], attrs["strides"], attrs["dilations"]
+        # The ceil-mode overhang past the end pad reads padding too.
+        ends = [(o - 1) * s + d * (k - 1) + 1 - size - b
+                for o, s, d, k, size, b in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
+                                               [int(v) for v in x.shape[2:]], pads)]
+        padded = pad_input(x, pads[:rank], [max(e, 0) for e in ends], fill=self.fill(x.dtype))
+        taps = [te.reduce_axis((0, k), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
+        pool = te.compute([x.shape[0], *outputs[0].shape[1:]], lambda n, c, *pos: self.reduce(
+            padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)])], taps),
+            name="pool")
+        return [self.finish(pool, x, attrs)]
+
+    def finish(self, pool, x, attrs):
+        return pool
+
+    def schedule(self, sch, target, attrs):
+        from convrnn.compiler import tvm_adapter as tvm_
+        from convrnn.schedules.tiling import blocks_by_name, schedule_rows, tile_reduction, vector_tile
+
+        if target.kind != "llvm":
+            raise NotImplementedError(f"no {self.name} schedule for target kind {target.kind}")
+        lanes = target.vector_lanes
+        stages = blocks_by_name(sch)
+        loops = sch.get_loops(stages["pool"])
+        rank = len(attrs["kernel_shape"])
+        factors = [None] * (1 + rank) + [vector_tile(tvm_.loop_extent(sch, loops[1 + rank]), lanes, 2 * lanes)]
+        tile_reduction(sch, stages["pool"], stages.get("divide"), factors, 1 + rank, lanes)
+        if "pad" in stages:
+            schedule_rows(sch, stages["pad"])
+
+
+@register
+class MaxPool(_WindowPool):
+    name = "MaxPool"
+
+    @staticmethod
+    def fill(dtype):
+        from convrnn.compiler.tvm_adapter import tirx
+
+        return tirx.min_value(dtype)
+
+    @staticmethod
+    def reduce(value, taps):
+        from convrnn.compiler.tvm_adapter import te
+
+        return te.max(value, axis=taps)
+
+
+@register
+class AveragePool(_WindowPool):
+    name = "AveragePool"
+
+    @staticmethod
+    def fill(dtype):
+        return None
+
+    @staticmethod
+    def reduce(value, taps):
+        from convrnn.compiler.tvm_adapter import te
+
+        return te.sum(value, axis=taps)
+
+    def finish(self, pool, x, attrs):
+        from convrnn.compiler.tvm_adapter import te, tirx
+
+        rank = len(attrs["kernel_shape"])
+        pads = attrs["pads"]
+        sizes = [int(v) for v in x.shape[2:]]
+        include_pad = attrs["count_include_pad"]
+
+        def taps_inside(axis, position):
+            # Window taps start + k*d (0 <= k < K) inside [lo, hi): a closed form, per axis.
+            low, high = (-pads[axis], sizes[axis] + pads[axis + rank]) if include_pad else (0, sizes[axis])
+            start = position * attrs["strides"][axis] - pads[axis]
+            d, k = attrs["dilations"][axis], attrs["kernel_shape"][axis]
+            first = tirx.max(-tirx.floordiv(start - low, d), 0)
+            last = tirx.min(-tirx.floordiv(start - high, d), k)
+            return tirx.max(last - first, 1)
+
+        def divide(n, c, *pos):
+            count = taps_inside(0, pos[0])
+            for axis in range(1, rank):
+                count = count * taps_inside(axis, pos[axis])
+            return pool[(n, c, *pos)] / count.astype(pool.dtype)
+
+        return te.compute(pool.shape, divide, name="divide")
+
+
+class _GlobalPool(OpDef):
+    def infer(self, inputs, attrs):
+        (x,) = inputs
+        if x.rank < 3:
+            raise ValueError(f"input of rank {x.rank}: {self.name} needs [N, C, spatial...]")
+        return [TensorType((*x.shape[:2], *[1] * (x.rank - 2)), x.dtype)]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te
+
+        (x,) = inputs
+        axes = [te.reduce_axis((0, d), name=f"r{i}") for i, d in enumerate(x.shape[2:])]
+        reduced = te.compute((*x.shape[:2], *[1] * len(axes)),
+                             lambda n, c, *_: self.reduce(x[(n, c, *axes)], axes), name="pool")
+        return [self.finish(reduced, x)]
+
+    def finish(self, reduced, x):
+        return reduced
+
+
+@register
+class GlobalMaxPool(_GlobalPool):
+    name = "GlobalMaxPool"
+    reduce = staticmethod(MaxPool.reduce)
+
+
+@register
+class GlobalAveragePool(_GlobalPool):
+    name = "GlobalAveragePool"
+    reduce = staticmethod(AveragePool.reduce)
+
+    def finish(self, reduced, x):
+        from convrnn.compiler.tvm_adapter import te
+
+        count = functools.reduce(operator.mul, x.shape[2:])
+        return te.compute(reduced.shape, lambda *i: reduced[i] / count.astype(x.dtype), name="divide")

@@ -1,0 +1,107 @@
+"""Resize by nearest or (multi-)linear interpolation over any axes.
+
+attrs: "sizes" (the output shape), "scales" (per axis, as ONNX uses them in the coordinate
+transform), "mode" (nearest | linear), "coordinate_transformation_mode", "nearest_mode".
+Coordinates are computed in float32, in onnxruntime's order of operations. Axes whose
+scale is 1 and size unchanged are copied as they are (every supported transform maps them
+to themselves), so symbolic dims may appear only there.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from convrnn.compiler.ir import TensorType
+from convrnn.schedules.registry import OpDef, register
+
+MODES = ("nearest", "linear")
+COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "asymmetric", "align_corners")
+NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def _resized_axes(shape, sizes, scales) -> list[int]:
+    return [a for a, (n, m, s) in enumerate(zip(shape, sizes, scales)) if n != m or s != 1.0]
+
+
+@register
+class Resize(OpDef):
+    name = "Resize"
+
+    def infer(self, inputs, attrs):
+        (x,) = inputs
+        sizes, scales = tuple(attrs["sizes"]), list(attrs["scales"])
+        if attrs["mode"] not in MODES or attrs["coordinate_transformation_mode"] not in COORDINATE_MODES \
+                or attrs["nearest_mode"] not in NEAREST_MODES:
+            raise ValueError(f"unsupported resize {attrs}")
+        if len(sizes) != x.rank or len(scales) != x.rank:
+            raise ValueError(f"{len(sizes)} sizes and {len(scales)} scales for rank {x.rank}")
+        for a in _resized_axes(x.shape, sizes, scales):
+            if isinstance(x.shape[a], str) or isinstance(sizes[a], str) or sizes[a] <= 0 or scales[a] <= 0:
+                raise ValueError(f"cannot resize dim {x.shape[a]} of axis {a} to {sizes[a]} (scale {scales[a]})")
+        return [TensorType(sizes, x.dtype)]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te, tirx
+
+        (x,) = inputs
+        sizes, scales = attrs["sizes"], attrs["scales"]
+        axes = _resized_axes([d.name if hasattr(d, "name") else int(d) for d in x.shape], sizes, scales)
+        coordinate_mode, nearest_mode = attrs["coordinate_transformation_mode"], attrs["nearest_mode"]
+
+        def f32(value):
+            return tirx.const(value, "float32")
+
+        def source_coordinate(i, axis):
+            n, m, scale = int(x.shape[axis]), sizes[axis], scales[axis]
+            out = i.astype("float32")
+            if coordinate_mode == "asymmetric":
+                return out / f32(scale)
+            if coordinate_mode == "align_corners":
+                return f32(0.0) if m == 1 else out * f32(n - 1) / f32(m - 1)
+            if coordinate_mode == "pytorch_half_pixel" and m == 1:
+                return f32(0.0)
+            if coordinate_mode == "half_pixel_symmetric":
+                # float32 throughout, in onnxruntime's order: ties in nearest mode depend on it.
+                adjustment = np.float32(m) / (np.float32(scale) * np.float32(n))
+                offset = np.float32(n) / np.float32(2) * (np.float32(1) - adjustment)
+                return f32(float(offset)) + (out + f32(0.5)) / f32(scale) - f32(0.5)
+            return (out + f32(0.5)) / f32(scale) - f32(0.5)
+
+        def clamp(index, n):
+            return tirx.max(tirx.min(index, n - 1), 0)
+
+        def nearest(c, n):
+            if nearest_mode == "round_prefer_floor":
+                c = tirx.ceil(c - f32(0.5))
+            elif nearest_mode == "round_prefer_ceil":
+                c = tirx.floor(c + f32(0.5))
+            elif nearest_mode == "floor":
+                c = tirx.floor(c)
+            else:
+                c = tirx.ceil(c)
+            return clamp(c.astype("int32"), n)
+
+        def element(*i):
+            if attrs["mode"] == "nearest":
+                index = list(i)
+                for a in axes:
+                    index[a] = nearest(source_coordinate(i[a], a), int(x.shape[a]))
+                return x[tuple(index)]
+            corners = [(list(i), None)]
+            for a in axes:
+                n = int(x.shape[a])
+                c = tirx.max(tirx.min(source_coordinate(i[a], a), f32(n - 1)), f32(0.0))
+                low = tirx.floor(c).astype("int32")
+                weight = c - low.astype("float32")
+                expanded = []
+                for index, w in corners:
+                    for j, wj in ((low, f32(1.0) - weight), (tirx.min(low + 1, n - 1), weight)):
+                        expanded.append((index[:a] + [j] + index[a + 1:], wj if w is None else w * wj))
+                corners = expanded
+            total = None
+            for index, w in corners:
+                term = x[tuple(index)].astype("float32") * w if w is not None else x[tuple(index)]
+                total = term if total is None else total + term
+            return total.astype(x.dtype)
+
+        return [te.compute([x.shape[a] if a not in axes else sizes[a] for a in range(len(sizes))],
+                           element, name="resize")]

@@ -1,0 +1,64 @@
+"""Sliding-window arithmetic shared by Conv, ConvTranspose and the pools (no TVM).
+
+Pads are in ONNX order: all begins, then all ends (``[h_begin, w_begin, h_end, w_end]``).
+Spatial dims must be static: a window over a symbolic length needs symbolic arithmetic.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from convrnn.compiler.ir import Dim
+
+
+def static_spatial(shape: Sequence[Dim], what: str) -> list[int]:
+    """The spatial dims (axes 2..) of an NC... shape, which must all be ints."""
+    spatial = list(shape[2:])
+    for dim in spatial:
+        if isinstance(dim, str):
+            raise ValueError(f"{what}: symbolic spatial dim {dim!r} is not supported (only batch may be symbolic)")
+    return spatial
+
+
+def window_output_dim(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
+                      dilation: int, ceil_mode: bool = False) -> int:
+    """Output length of a window sliding over one axis; in ceil mode a last partial window
+    counts only if it starts inside the input or the begin padding (onnxruntime's rule)."""
+    span = dilation * (kernel - 1) + 1
+    room = size + pad_begin + pad_end - span
+    if room < 0:
+        raise ValueError(f"window of {span} does not fit input of {size} with pads ({pad_begin}, {pad_end})")
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad_begin:
+        out -= 1
+    return out
+
+
+def auto_pads(auto_pad: str, sizes: Sequence[int], kernels: Sequence[int], strides: Sequence[int],
+              dilations: Sequence[int], explicit: Sequence[int]) -> list[int]:
+    """Explicit pads for an ONNX auto_pad mode (NOTSET keeps `explicit`)."""
+    rank = len(sizes)
+    if auto_pad in ("NOTSET", ""):
+        return list(explicit) if explicit else [0] * (2 * rank)
+    if auto_pad == "VALID":
+        return [0] * (2 * rank)
+    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ValueError(f"unknown auto_pad {auto_pad!r}")
+    begins, ends = [], []
+    for size, kernel, stride, dilation in zip(sizes, kernels, strides, dilations):
+        span = dilation * (kernel - 1) + 1
+        total = max((-(-size // stride) - 1) * stride + span - size, 0)
+        small, large = total // 2, total - total // 2
+        begins.append(small if auto_pad == "SAME_UPPER" else large)
+        ends.append(large if auto_pad == "SAME_UPPER" else small)
+    return begins + ends
+
+
+def check_window_attrs(rank: int, kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],
+                       dilations: Sequence[int]) -> None:
+    """Lengths and signs of window attributes, so every op reports the same errors."""
+    for name, values, length, low in (("kernel_shape", kernel, rank, 1), ("strides", strides, rank, 1),
+                                      ("dilations", dilations, rank, 1), ("pads", pads, 2 * rank, 0)):
+        if len(values) != length:
+            raise ValueError(f"{name} {list(values)} should have {length} entries for {rank} spatial dims")
+        if any(v < low for v in values):
+            raise ValueError(f"{name} {list(values)} must be >= {low}")

@@ -1,0 +1,121 @@
+"""Conv against onnxruntime: 1-d and 2-d, strides, pads, dilations, groups, auto_pad, bias,
+symbolic batch, weights as a graph input, and widths that the register tiles do not divide."""
+import numpy as np
+import pytest
+from onnx import helper
+
+import support
+
+
+def conv_case(x_shape, w_shape, bias=True, batch_name=None, weight_input=False, opset=17, **attrs):
+    rng = np.random.default_rng(1)
+    weight = (rng.standard_normal(w_shape) * 0.3).astype("float32")
+    names = ["X", "W"] + (["B"] if bias else [])
+    inits = [] if weight_input else [("W", weight)]
+    if bias:
+        inits.append(("B", rng.standard_normal(w_shape[0]).astype("float32")))
+    inputs = [support.tensor_info("X", "float32", [batch_name or x_shape[0], *x_shape[1:]])]
+    feeds = {"X": support.random_input(x_shape, seed=2)}
+    if weight_input:
+        inputs.append(support.tensor_info("W", "float32", w_shape))
+        feeds["W"] = weight
+    node = helper.make_node("Conv", names, ["Y"], **attrs)
+    model = support.make_model([node], inputs, [support.tensor_info("Y", "float32", None)], inits, opset=opset)
+    return model, feeds
+
+
+CASES_2D = {
+    "3x3_pad1": ((1, 16, 9, 9), (32, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
+    "3x3_stride2_asym_pads": ((2, 8, 11, 10), (16, 8, 3, 3), dict(strides=[2, 2], pads=[1, 0, 2, 1])),
+    "dilation2": ((1, 4, 12, 12), (16, 4, 3, 3), dict(dilations=[2, 2], pads=[2, 2, 2, 2])),
+    "1x1": ((1, 32, 7, 7), (64, 32, 1, 1), {}),
+    "1x1_stride2": ((1, 16, 8, 8), (32, 16, 1, 1), dict(strides=[2, 2])),
+    "stem_7x7_s2": ((1, 3, 23, 23), (16, 3, 7, 7), dict(strides=[2, 2], pads=[3, 3, 3, 3])),
+    "groups2": ((1, 16, 8, 8), (32, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1])),
+    "groups4_small_per_group": ((1, 8, 6, 6), (8, 2, 3, 3), dict(group=4)),
+    "depthwise": ((1, 16, 10, 10), (16, 1, 3, 3), dict(group=16, pads=[1, 1, 1, 1])),
+    "depthwise_s2_multiplier2": ((1, 8, 9, 9), (16, 1, 3, 3), dict(group=8, strides=[2, 2], pads=[1, 1, 1, 1])),
+    "odd_out_channels": ((1, 5, 8, 8), (3, 5, 3, 3), dict(pads=[1, 1, 1, 1])),
+    "prime_width_53": ((1, 4, 3, 53), (16, 4, 1, 3), dict(pads=[0, 1, 0, 1])),
+    "wide_rect_kernel": ((1, 4, 6, 40), (8, 4, 2, 5), dict(strides=[1, 3])),
+}
+
+
+@pytest.mark.parametrize("name", CASES_2D)
+def test_conv2d(name):
+    x_shape, w_shape, attrs = CASES_2D[name]
+    support.assert_matches_onnxruntime(*conv_case(x_shape, w_shape, **attrs), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER", "VALID"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_auto_pad(auto_pad, stride):
+    model, feeds = conv_case((1, 4, 8, 7), (16, 4, 4, 3), auto_pad=auto_pad, strides=[stride, stride])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs", [dict(pads=[1, 2]), dict(strides=[2], dilations=[2], pads=[2, 2]),
+                                   dict(auto_pad="SAME_UPPER"), dict(group=4)], ids=str)
+def test_conv1d(attrs):
+    model, feeds = conv_case((2, 8, 19), (16, 8 // attrs.get("group", 1), 3), **attrs)
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_conv_symbolic_batch(batch):
+    model, feeds = conv_case((batch, 8, 6, 6), (16, 8, 3, 3), batch_name="N", pads=[1, 1, 1, 1])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+    model, feeds = conv_case((batch, 8, 6, 6), (8, 1, 3, 3), batch_name="N", group=8, bias=False)
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("group", [1, 2])
+def test_conv_weight_as_graph_input(group):
+    model, feeds = conv_case((1, 8, 5, 5), (16, 8 // group, 3, 3), weight_input=True, group=group, bias=False)
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("opset", [11, 21])
+def test_conv_opsets_and_inferred_kernel_shape(opset):
+    model, feeds = conv_case((1, 4, 6, 6), (16, 4, 3, 2), bias=False, opset=opset, strides=[1, 2])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+def test_conv_rejects_inconsistent_weight():
+    from convrnn.compiler.errors import ModelError
+
+    model, _ = conv_case((1, 4, 6, 6), (8, 3, 3, 3))
+    with pytest.raises(ModelError, match="Conv"):
+        support.compile_cached(model)
+
+
+def test_conv_rejects_symbolic_spatial_dims():
+    from convrnn.compiler.errors import ConvrnnError
+
+    model, _ = conv_case((1, 4, 6, 6), (8, 4, 3, 3))
+    model.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "H"
+    with pytest.raises(ConvrnnError, match="symbolic spatial dim"):
+        support.compile_cached(model)
+
+
+def test_small_cnn_block_with_symbolic_batch():
+    """Conv -> BatchNormalization -> Relu -> MaxPool -> Conv (depthwise) -> GlobalAveragePool."""
+    rng = np.random.default_rng(12)
+    channels = 16
+    inits = [("W1", (rng.standard_normal((channels, 3, 3, 3)) * 0.3).astype("float32")),
+             ("scale", rng.uniform(0.5, 2, channels).astype("float32")),
+             ("bias", rng.standard_normal(channels).astype("float32")),
+             ("mean", rng.standard_normal(channels).astype("float32")),
+             ("var", rng.uniform(0.1, 2, channels).astype("float32")),
+             ("W2", (rng.standard_normal((channels, 1, 3, 3)) * 0.3).astype("float32"))]
+    nodes = [helper.make_node("Conv", ["X", "W1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c1", "scale", "bias", "mean", "var"], ["bn"]),
+             helper.make_node("Relu", ["bn"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p", "W2"], ["c2"], group=channels, pads=[1, 1, 1, 1]),
+             helper.make_node("GlobalAveragePool", ["c2"], ["Y"])]
+    model = support.make_model(nodes, [support.tensor_info("X", "float32", ["N", 3, 12, 12])],
+                               [support.tensor_info("Y", "float32", None)], inits)
+    for batch in (1, 2):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input((batch, 3, 12, 12), seed=batch)},
+                                           atol=1e-4)

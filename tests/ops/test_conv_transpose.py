@@ -1,0 +1,79 @@
+"""ConvTranspose against onnxruntime: 1-d and 2-d, strides, pads, dilations, groups,
+output_padding, output_shape, auto_pad, bias, symbolic batch, weights as a graph input."""
+import numpy as np
+import pytest
+from onnx import helper
+
+import support
+
+
+def conv_transpose_case(x_shape, w_shape, bias=True, batch_name=None, weight_input=False, opset=17, **attrs):
+    rng = np.random.default_rng(3)
+    weight = (rng.standard_normal(w_shape) * 0.3).astype("float32")
+    group = attrs.get("group", 1)
+    names = ["X", "W"] + (["B"] if bias else [])
+    inits = [] if weight_input else [("W", weight)]
+    if bias:
+        inits.append(("B", rng.standard_normal(w_shape[1] * group).astype("float32")))
+    inputs = [support.tensor_info("X", "float32", [batch_name or x_shape[0], *x_shape[1:]])]
+    feeds = {"X": support.random_input(x_shape, seed=4)}
+    if weight_input:
+        inputs.append(support.tensor_info("W", "float32", w_shape))
+        feeds["W"] = weight
+    node = helper.make_node("ConvTranspose", names, ["Y"], **attrs)
+    model = support.make_model([node], inputs, [support.tensor_info("Y", "float32", None)], inits, opset=opset)
+    return model, feeds
+
+
+CASES = {
+    "3x3": ((1, 8, 5, 5), (8, 16, 3, 3), {}),
+    "stride2_pads": ((2, 8, 5, 6), (8, 16, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
+    "stride2_output_padding": ((1, 4, 4, 4), (4, 16, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1],
+                                                                 output_padding=[1, 1])),
+    "stride2_k2_upsample": ((1, 16, 4, 5), (16, 8, 2, 2), dict(strides=[2, 2])),
+    "dilation2_asym": ((1, 4, 5, 5), (4, 8, 3, 3), dict(dilations=[2, 2], pads=[0, 1, 2, 0])),
+    "pads_beyond_reach": ((1, 4, 6, 6), (4, 8, 2, 2), dict(strides=[2, 2], pads=[2, 2, 1, 1])),
+    "groups2": ((1, 8, 4, 4), (8, 8, 3, 3), dict(group=2, strides=[2, 2])),
+    "depthwise": ((1, 8, 5, 5), (8, 1, 3, 3), dict(group=8, pads=[1, 1, 1, 1])),
+    "odd_channels": ((1, 3, 5, 5), (3, 5, 3, 3), dict(strides=[3, 2])),
+    "output_shape": ((1, 8, 4, 4), (8, 16, 3, 3), dict(strides=[2, 2], output_shape=[9, 8])),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_conv_transpose2d(name):
+    x_shape, w_shape, attrs = CASES[name]
+    support.assert_matches_onnxruntime(*conv_transpose_case(x_shape, w_shape, **attrs), atol=1e-4)
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER", "VALID"])
+@pytest.mark.parametrize("kernel", [3, 4])  # odd and even total padding
+def test_conv_transpose_auto_pad(auto_pad, kernel):
+    model, feeds = conv_transpose_case((1, 4, 5, 5), (4, 16, kernel, kernel), auto_pad=auto_pad, strides=[2, 2])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs", [dict(strides=[2], pads=[1, 0], output_padding=[1]), dict(dilations=[2]),
+                                   dict(group=2, strides=[3])], ids=str)
+def test_conv_transpose1d(attrs):
+    model, feeds = conv_transpose_case((2, 8, 7), (8, 8, 3), **attrs)
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_conv_transpose_symbolic_batch(batch):
+    model, feeds = conv_transpose_case((batch, 4, 5, 5), (4, 16, 3, 3), batch_name="N", strides=[2, 2])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("group", [1, 2])
+def test_conv_transpose_weight_as_graph_input(group):
+    model, feeds = conv_transpose_case((1, 8, 4, 4), (8, 16, 3, 3), weight_input=True, group=group, bias=False,
+                                       strides=[2, 2])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("opset", [11, 21])
+def test_conv_transpose_opsets(opset):
+    model, feeds = conv_transpose_case((1, 4, 3, 3), (4, 8, 2, 3), opset=opset, strides=[2, 1])
+    support.assert_matches_onnxruntime(model, feeds, atol=1e-4)

@@ -1,0 +1,93 @@
+"""Resize (opset 11+) against onnxruntime: nearest and linear on 4-D NCHW and 3-D inputs,
+every coordinate transformation and nearest rounding mode, from scales or sizes."""
+import numpy as np
+import pytest
+from onnx import helper
+
+from convrnn.compiler.errors import UnsupportedError
+from support import assert_matches_onnxruntime, make_model, random_input, run_convrnn, tensor_info
+
+COORDINATE_MODES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]
+
+
+def _model(shape, opset=13, scales=None, sizes=None, **attrs):
+    inputs = ["x", "", "scales" if scales is not None else "", "sizes" if sizes is not None else ""]
+    inits = []
+    if opset < 13:  # roi and scales are required inputs before opset 13
+        inputs[1:3] = ["roi", "scales"]
+        inits = [("roi", np.zeros(0, np.float32)), ("scales", np.asarray(scales if scales else [], np.float32))]
+    elif scales is not None:
+        inits = [("scales", np.asarray(scales, np.float32))]
+    if sizes is not None:
+        inits.append(("sizes", np.asarray(sizes, np.int64)))
+    while inputs[-1] == "":
+        inputs.pop()
+    node = helper.make_node("Resize", inputs, ["out"], **attrs)
+    return make_model([node], [tensor_info("x", "float32", shape)], [tensor_info("out", "float32", None)],
+                      inits, opset=opset)
+
+
+@pytest.mark.parametrize("coordinate_mode", COORDINATE_MODES)
+@pytest.mark.parametrize("scales", [[1, 1, 2, 2], [1, 1, 0.5, 0.75], [1, 1, 1.5, 3]], ids=str)
+def test_linear_4d_scales(coordinate_mode, scales):
+    model = _model(["batch", 3, 8, 6], scales=scales, mode="linear", coordinate_transformation_mode=coordinate_mode)
+    for batch in (1, 2):
+        assert_matches_onnxruntime(model, {"x": random_input((batch, 3, 8, 6), seed=batch)})
+
+
+@pytest.mark.parametrize("coordinate_mode", COORDINATE_MODES)
+@pytest.mark.parametrize("nearest_mode", NEAREST_MODES)
+def test_nearest_4d_scales(coordinate_mode, nearest_mode):
+    model = _model([2, 3, 6, 5], scales=[1, 1, 2.5, 0.6], mode="nearest",
+                   coordinate_transformation_mode=coordinate_mode, nearest_mode=nearest_mode)
+    assert_matches_onnxruntime(model, {"x": random_input((2, 3, 6, 5))})
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("sizes", [[1, 2, 16, 12], [1, 2, 3, 7], [1, 2, 1, 1]], ids=str)
+def test_sizes_4d(mode, sizes):
+    model = _model([1, 2, 5, 6], sizes=sizes, mode=mode, coordinate_transformation_mode="pytorch_half_pixel")
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 5, 6))})
+
+
+@pytest.mark.parametrize("opset", [11, 18])
+def test_nearest_upsample_default_attributes(opset):
+    model = _model([1, 4, 5, 5], opset=opset, scales=[1, 1, 2, 2])
+    assert_matches_onnxruntime(model, {"x": random_input((1, 4, 5, 5))})
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("coordinate_mode", ["half_pixel", "align_corners"])
+def test_3d(mode, coordinate_mode):
+    model = _model([2, 3, 7], scales=[1, 1, 2.5], mode=mode, coordinate_transformation_mode=coordinate_mode)
+    assert_matches_onnxruntime(model, {"x": random_input((2, 3, 7))})
+
+
+def test_opset_18_axes_and_keep_aspect_ratio():
+    model = _model([1, 2, 4, 8], opset=18, sizes=[10, 10], axes=[2, 3], mode="linear",
+                   keep_aspect_ratio_policy="not_larger")
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 4, 8))})
+
+
+def test_large_upsample_runs():
+    model = _model([1, 64, 28, 28], scales=[1, 1, 2, 2], mode="linear")
+    assert_matches_onnxruntime(model, {"x": random_input((1, 64, 28, 28))})
+
+
+def test_cubic_is_unsupported():
+    model = _model([1, 1, 4, 4], scales=[1, 1, 2, 2], mode="cubic")
+    with pytest.raises(UnsupportedError, match="mode 'cubic'"):
+        run_convrnn(model, {"x": random_input((1, 1, 4, 4))})
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_half_pixel_symmetric_opset_18(mode):
+    model = _model([1, 2, 5, 7], opset=18, scales=[1, 1, 1.7, 0.55], mode=mode,
+                   coordinate_transformation_mode="half_pixel_symmetric")
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 5, 7))})
+
+
+def test_sizes_with_empty_scales_opset_11():
+    model = _model([1, 3, 4, 6], opset=11, sizes=[1, 3, 7, 3], mode="linear", coordinate_transformation_mode="asymmetric")
+    assert_matches_onnxruntime(model, {"x": random_input((1, 3, 4, 6))})
