@@ -45,9 +45,17 @@ def upload(array: np.ndarray, dev: Any) -> Tensor:
     return tensor
 
 
+_CPU = 1  # DLPack's device type of host memory
+
+
 def copy_into(tensor: Tensor, array: np.ndarray) -> None:
-    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
+    if tensor.device.dlpack_device_type() == _CPU:
+        np.copyto(np.from_dlpack(tensor), array)  # through DLPack: no temporary, ~2x faster
+    else:
+        tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
 
 
 def download(tensor: Tensor) -> np.ndarray:
+    if tensor.device.dlpack_device_type() == _CPU:
+        return np.array(np.from_dlpack(tensor))
     return tensor.numpy()

@@ -61,6 +61,10 @@ def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
             outer, vec = sch.split(inner, factors=[None, factor])
             sch.vectorize(vec)
             spatial = spatial[:-1] + [outer]
+        elif len(spatial) > 1:
+            # Keep the innermost loop out of the fused parallel loop: fusing it would cost
+            # every element a div/mod, and serial it stays contiguous for LLVM to vectorize.
+            spatial = spatial[:-1]
     fused = sch.fuse(*spatial) if len(spatial) > 1 else spatial[0]
     extent = tvm_.loop_extent(sch, fused)
     if extent is None or extent >= _MIN_PARALLEL_EXTENT:

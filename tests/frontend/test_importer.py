@@ -111,3 +111,13 @@ def test_shape_arithmetic_on_a_symbolic_batch_folds_into_reshape():
     assert [n.op for n in graph.nodes] == ["Reshape"] and graph.outputs[0].type.shape == ("batch", 24)
     for batch in (1, 3):
         support.assert_matches_onnxruntime(model, {"x": support.random_input((batch, 2, 3, 4), seed=batch)})
+
+
+def test_scalar_inputs_constants_and_gather_indices_stay_scalars():
+    nodes = [helper.make_node("Gather", ["table", "idx"], ["row"], axis=0),
+             helper.make_node("Mul", ["row", "s"], ["y"])]
+    model = support.make_model(nodes, [support.tensor_info("s", "float32", []), support.tensor_info("table", "float32", [5, 3])],
+                               [support.tensor_info("y", "float32", [3])], [("idx", np.array(2, np.int64))])
+    graph = import_onnx(model)
+    assert graph.inputs[0].type.shape == () and graph.nodes[0].outputs[0].type.shape == (3,)
+    support.assert_matches_onnxruntime(model, {"s": np.array(1.5, np.float32), "table": support.random_input((5, 3))})
