@@ -54,10 +54,12 @@ def auto_pads(auto_pad: str, sizes: Sequence[int], kernels: Sequence[int], strid
 
 
 def check_window_attrs(rank: int, kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],
-                       dilations: Sequence[int]) -> None:
-    """Lengths and signs of window attributes, so every op reports the same errors."""
+                       dilations: Sequence[int], negative_pads: bool = False) -> None:
+    """Lengths and signs of window attributes, so every op reports the same errors.
+    (ConvTranspose's pads go negative when output_shape asks for more than the input gives.)"""
+    pads_low = -(1 << 30) if negative_pads else 0
     for name, values, length, low in (("kernel_shape", kernel, rank, 1), ("strides", strides, rank, 1),
-                                      ("dilations", dilations, rank, 1), ("pads", pads, 2 * rank, 0)):
+                                      ("dilations", dilations, rank, 1), ("pads", pads, 2 * rank, pads_low)):
         if len(values) != length:
             raise ValueError(f"{name} {list(values)} should have {length} entries for {rank} spatial dims")
         if any(v < low for v in values):

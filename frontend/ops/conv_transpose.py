@@ -43,11 +43,11 @@ def convert_conv_transpose(ctx):
 
 def _pads_for_output(sizes, kernel, attrs, output_padding, targets, auto_pad):
     """The spec's pads for a requested output size: the larger half at the end for SAME_UPPER,
-    at the beginning otherwise."""
+    at the beginning otherwise; negative where the output is larger than the input gives."""
     begins, ends = [], []
     for size, k, stride, dilation, extra, target in zip(sizes, kernel, attrs["strides"], attrs["dilations"],
                                                          output_padding, targets):
-        total = max(stride * (size - 1) + extra + dilation * (k - 1) + 1 - target, 0)
+        total = stride * (size - 1) + extra + dilation * (k - 1) + 1 - target
         small, large = total // 2, total - total // 2
         begins.append(small if auto_pad == "SAME_UPPER" else large)
         ends.append(large if auto_pad == "SAME_UPPER" else small)

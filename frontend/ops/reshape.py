@@ -10,13 +10,14 @@ def _view(ctx, shape):
     return ctx.emit("Reshape", [x], {"shape": list(shape)})
 
 
-def _axes(ctx, rank, since_input):
-    """Squeeze/Unsqueeze axes (attribute before `since_input`, input from it), normalized to rank."""
-    axes = ctx.attr("axes") if ctx.opset < since_input else ctx.shape_vector(1, "axes")
-    if axes is None:
-        return None
-    if any(isinstance(a, str) for a in axes) or len(set(a % rank for a in axes)) != len(axes) \
-            or not all(-rank <= a < rank for a in axes):
+def _raw_axes(ctx):
+    """Squeeze/Unsqueeze axes: an attribute before opset 13, an input from 13 (None: absent)."""
+    return ctx.attr("axes") if ctx.opset < 13 else ctx.shape_vector(1, "axes")
+
+
+def _normalized(ctx, axes, rank):
+    if any(isinstance(a, str) for a in axes) or not all(-rank <= a < rank for a in axes) \
+            or len({a % rank for a in axes}) != len(axes):
         raise ctx.error(f"invalid axes {axes} for rank {rank}")
     return sorted(a % rank for a in axes)
 
@@ -48,9 +49,9 @@ def convert_flatten(ctx):
 @converter("Squeeze", since=1)
 def convert_squeeze(ctx):
     shape = ctx.type(0).shape
-    axes = _axes(ctx, len(shape), since_input=13)
-    if axes is None:  # every dim known to be 1 (a symbolic dim is assumed not to be)
-        axes = [a for a, d in enumerate(shape) if d == 1]
+    axes = _raw_axes(ctx)
+    # No axes: every dim known to be 1 (a symbolic dim is assumed not to be).
+    axes = [a for a, d in enumerate(shape) if d == 1] if axes is None else _normalized(ctx, axes, len(shape))
     if any(shape[a] != 1 for a in axes):
         raise ctx.error(f"cannot squeeze axes {axes} of shape {list(shape)}: not all are 1")
     return _view(ctx, [d for a, d in enumerate(shape) if a not in axes])
@@ -59,10 +60,9 @@ def convert_squeeze(ctx):
 @converter("Unsqueeze", since=1)
 def convert_unsqueeze(ctx):
     shape = list(ctx.type(0).shape)
-    count = len(ctx.attr("axes", [])) if ctx.opset < 13 else len(ctx.shape_vector(1, "axes"))
-    axes = _axes(ctx, len(shape) + count, since_input=13)
-    if axes is None:
+    axes = _raw_axes(ctx)
+    if not axes:
         raise ctx.error("axes are required")
-    for a in axes:
+    for a in _normalized(ctx, axes, len(shape) + len(axes)):
         shape.insert(a, 1)
     return _view(ctx, shape)

@@ -15,14 +15,16 @@ def weight_out_channels(w: TensorType, block: int) -> int:
     return w.shape[0] * block if block else w.shape[0]
 
 
-def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: int, in_per_group: int) -> list[int]:
+def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: int, in_per_group: int,
+                        negative_pads: bool = False) -> list[int]:
     """Checks shared with ConvTranspose; returns the static spatial dims of X."""
     rank = len(attrs["kernel_shape"])
     if rank not in (1, 2):
         raise ValueError(f"{rank}-d convolution is not supported (1-d and 2-d are)")
     if x.rank != rank + 2:
         raise ValueError(f"input of rank {x.rank} does not match a {rank}-d kernel")
-    check_window_attrs(rank, attrs["kernel_shape"], attrs["strides"], attrs["pads"], attrs["dilations"])
+    check_window_attrs(rank, attrs["kernel_shape"], attrs["strides"], attrs["pads"], attrs["dilations"],
+                       negative_pads)
     group = attrs["group"]
     if group < 1 or x.shape[1] != in_per_group * group or out_channels % group:
         raise ValueError(f"input channels {x.shape[1]}, weight {w.shape} and group {group} are inconsistent")

@@ -4,7 +4,8 @@ Computed as the equivalent stride-1 Conv over the input with stride-1 zeros inse
 padded by dilation*(kernel-1) minus the pads (plus output_padding at the end), with the
 flipped, channel-swapped weight; the Conv template schedules it.
 
-attrs: kernel_shape, strides, dilations, pads (begins then ends), output_padding, group,
+attrs: kernel_shape, strides, dilations, pads (begins then ends; negative ones widen the
+output), output_padding, group,
 weight_block (0: W is ONNX's [C, O/g, *K]; b: W is the equivalent Conv weight packed
 [O/b, C/g, *K, b], see conv_layout). Inputs: X, W, optional B [O].
 """
@@ -39,7 +40,7 @@ class ConvTranspose(OpDef):
             expected = (x.shape[1], w.shape[1], *kernel)
         if tuple(w.shape) != expected:
             raise ValueError(f"weight shape {w.shape} does not match kernel {kernel} (expected {expected})")
-        sizes = check_conv_operands(x, w, b, attrs, out_channels, in_per_group)
+        sizes = check_conv_operands(x, w, b, attrs, out_channels, in_per_group, negative_pads=True)
         rank = len(kernel)
         pads, extra = attrs["pads"], attrs["output_padding"]
         if len(extra) != rank or any(e < 0 for e in extra):

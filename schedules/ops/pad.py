@@ -52,17 +52,15 @@ class Pad(OpDef):
                 return tirx.Select(j >= n, 2 * (n - 1) - j, j)
             if mode == "wrap":
                 return tirx.floormod(j, n)
-            return tirx.max(tirx.min(j, n - 1), 0)  # constant: clamped so the read stays in bounds
+            return j  # constant: read only where inside (if_then_else does not evaluate the other arm)
 
         def element(*i):
             j = [k - pads[a] for a, k in enumerate(i)]
             value = x[tuple(source(ja, n) for ja, n in zip(j, x.shape))]
-            if mode != "constant":
-                return value
             inside = [tirx.And(ja >= 0, ja < n) for a, (ja, n) in enumerate(zip(j, x.shape))
                       if pads[a] > 0 or pads[a + rank] > 0]
-            if not inside:
+            if mode != "constant" or not inside:
                 return value
-            return tirx.Select(tirx.all(*inside), value, tirx.const(attrs["value"], x.dtype))
+            return tirx.if_then_else(tirx.all(*inside), value, tirx.const(attrs["value"], x.dtype))
 
         return [te.compute(shape, element, name="pad")]

@@ -34,7 +34,7 @@ class _WindowPool(OpDef):
         (x,) = inputs
         rank = len(attrs["kernel_shape"])
         pads, strides, dilations = attrs["pads"], attrs["strides"], attrs["dilations"]
-        # The ceil-mode overhang past the end pad reads padding too.
+        # Pad exactly as far as the last window reaches (past the end pad in ceil mode).
         ends = [(o - 1) * s + d * (k - 1) + 1 - size - b
                 for o, s, d, k, size, b in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
                                                [int(v) for v in x.shape[2:]], pads)]

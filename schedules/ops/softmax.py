@@ -37,18 +37,21 @@ class _Softmax(OpDef):
         def reduce(fn, element, name):
             def body(*row):
                 rs = [te.reduce_axis((0, x.shape[a]), name=f"r{a}") for a in axes]
-                return fn(element(full_index(row, rs), row), axis=rs)
+                return fn(element(full_index(row, rs)), axis=rs)
 
             return te.compute([x.shape[a] for a in kept], body, name=name)
 
-        peak = reduce(te.max, lambda i, row: x[i], "row_max")
+        def row_of(i):
+            return tuple(i[a] for a in kept)
+
+        peak = reduce(te.max, lambda i: x[i], "row_max")
         # exp(x - max) is its own stage, computed once and vectorized; the sum only adds.
-        shifted_exp = te.compute(x.shape, lambda *i: fast.exp(x[i] - peak[tuple(i[a] for a in kept)], x.dtype, tirx),
+        shifted_exp = te.compute(x.shape, lambda *i: fast.exp(x[i] - peak[row_of(i)], x.dtype, tirx),
                                  name="shifted_exp")
-        total = reduce(te.sum, lambda i, row: shifted_exp[i], "row_sum")
+        total = reduce(te.sum, lambda i: shifted_exp[i], "row_sum")
 
         def element(*i):
-            row = tuple(i[a] for a in kept)
+            row = row_of(i)
             return x[i] - peak[row] - tirx.log(total[row]) if self.log else shifted_exp[i] / total[row]
 
         return [te.compute(x.shape, element, name=self.name.lower())]

@@ -49,6 +49,10 @@ def _softplus(v, a, tirx):
     return tirx.max(v, _const(0, v)) + tirx.log1p(tirx.exp(-tirx.abs(v)))
 
 
+def _elu(v, a, tirx):
+    return tirx.Select(v >= _const(0, v), v, _const(a["alpha"], v) * (fast.exp(v, v.dtype, tirx) - _const(1, v)))
+
+
 def _reciprocal(v, a, tirx):
     return _const(1, v) / v
 
@@ -57,7 +61,7 @@ def _reciprocal(v, a, tirx):
 _unary("Identity", lambda v, a, tirx: v)
 _unary("Relu", lambda v, a, tirx: tirx.max(v, _const(0, v)))
 _unary("LeakyRelu", lambda v, a, tirx: tirx.Select(v >= _const(0, v), v, v * _const(a["alpha"], v)))
-_unary("Elu", lambda v, a, tirx: tirx.Select(v >= _const(0, v), v, _const(a["alpha"], v) * (fast.exp(v, v.dtype, tirx) - _const(1, v))))
+_unary("Elu", _elu)
 _unary("Sigmoid", lambda v, a, tirx: fast.sigmoid(v, v.dtype, tirx))
 _unary("HardSigmoid", lambda v, a, tirx: _hard_sigmoid(v, a["alpha"], a["beta"], tirx))
 _unary("HardSwish", lambda v, a, tirx: v * _hard_sigmoid(v, 1.0 / 6.0, 0.5, tirx))

@@ -37,6 +37,7 @@ CASES = {
     "depthwise": ((1, 8, 5, 5), (8, 1, 3, 3), dict(group=8, pads=[1, 1, 1, 1])),
     "odd_channels": ((1, 3, 5, 5), (3, 5, 3, 3), dict(strides=[3, 2])),
     "output_shape": ((1, 8, 4, 4), (8, 16, 3, 3), dict(strides=[2, 2], output_shape=[9, 8])),
+    "output_shape_beyond_input": ((1, 1, 3, 3), (1, 16, 3, 3), dict(strides=[3, 2], output_shape=[10, 8])),
 }
 
 

@@ -16,7 +16,12 @@ def _model(nodes, inputs, outputs=("out",), initializers=(), opset=17, dtype="fl
     inits = [(name, np.asarray(value, np.int64) if not isinstance(value, np.ndarray) else value)
              for name, value in initializers]
     return make_model(nodes, [tensor_info(name, dtype, shape) for name, shape in inputs],
-                      [tensor_info(name, None if False else dtype, None) for name in outputs], inits, opset=opset)
+                      [tensor_info(name, dtype, None) for name in outputs], inits, opset=opset)
+
+
+def _concrete(shape, batch):
+    """The shape with every symbolic dim set to batch."""
+    return tuple(d if isinstance(d, int) else batch for d in shape)
 
 
 def _check(model, shapes, dtype="float32"):
@@ -37,7 +42,7 @@ def test_reshape(shape, target, allowzero):
     node = helper.make_node("Reshape", ["x", "shape"], ["r"], **({"allowzero": 1} if allowzero else {}))
     relu = helper.make_node("Relu", ["r"], ["out"])  # a kernel reading the view
     model = _model([node, relu], [("x", shape)], initializers=[("shape", target)], opset=14)
-    _check(model, [{"x": tuple(d if isinstance(d, int) else b for d in shape)} for b in (1, 3)])
+    _check(model, [{"x": _concrete(shape, b)} for b in (1, 3)])
 
 
 def test_reshape_output_is_graph_output():
@@ -68,7 +73,7 @@ def test_reshape_inexpressible_symbolic_target_is_an_error():
                                         ([2, 3, 4, 5], 4), (["batch", 3, 4], 1)], ids=str)
 def test_flatten(shape, axis):
     nodes = [helper.make_node("Flatten", ["x"], ["f"], axis=axis), helper.make_node("Neg", ["f"], ["out"])]
-    _check(_model(nodes, [("x", shape)], opset=13), [{"x": tuple(d if isinstance(d, int) else 2 for d in shape)}])
+    _check(_model(nodes, [("x", shape)], opset=13), [{"x": _concrete(shape, 2)}])
 
 
 @pytest.mark.parametrize("opset", [11, 13, 21])
@@ -101,7 +106,7 @@ def test_unsqueeze(opset, axes):
                                         (["batch", 3, 4], [1, 0, 2])], ids=str)
 def test_transpose(shape, perm):
     node = helper.make_node("Transpose", ["x"], ["out"], **({"perm": perm} if perm else {}))
-    _check(_model([node], [("x", shape)]), [{"x": tuple(d if isinstance(d, int) else b for d in shape)} for b in (1, 2)])
+    _check(_model([node], [("x", shape)]), [{"x": _concrete(shape, b)} for b in (1, 2)])
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
@@ -207,7 +212,8 @@ def test_pad(opset, mode, pads, value, _):
 
 def test_pad_wrap_opset_19():
     node = helper.make_node("Pad", ["x", "pads"], ["out"], mode="wrap")
-    _check(_model([node], [("x", [2, 5, 6])], initializers=[("pads", [0, 2, 1, 0, 3, 4])], opset=19), [{"x": (2, 5, 6)}])
+    model = _model([node], [("x", [2, 5, 6])], initializers=[("pads", [0, 2, 1, 0, 3, 4])], opset=19)
+    _check(model, [{"x": (2, 5, 6)}])
 
 
 def test_pad_attributes_before_opset_11():
@@ -232,7 +238,7 @@ def test_pad_large_tensor_runs_parallel_kernel():
 def test_expand(shape, target):
     node = helper.make_node("Expand", ["x", "shape"], ["out"])
     model = _model([node], [("x", shape)], initializers=[("shape", target)], opset=13)
-    _check(model, [{"x": tuple(d if isinstance(d, int) else b for d in shape)} for b in (1, 3)])
+    _check(model, [{"x": _concrete(shape, b)} for b in (1, 3)])
 
 
 def test_constant_of_shape_over_symbolic_batch():

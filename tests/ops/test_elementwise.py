@@ -26,12 +26,18 @@ UNARY = [
 ]
 
 
-@pytest.mark.parametrize("op,attrs", UNARY, ids=lambda v: str(v) if isinstance(v, str) else "-".join(map(str, v.values())))
+@pytest.mark.parametrize("op,attrs", UNARY, ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v.values())))
 def test_unary(op, attrs):
     model = _model(op, [("x", "float32", ["n", 5, 6])], **attrs)
     for seed, batch in enumerate((1, 3)):
         x = random_input((batch, 5, 6), seed=seed, low=-6, high=6)
         assert_matches_onnxruntime(model, {"x": x})
+
+
+@pytest.mark.parametrize("op", ["Sigmoid", "Tanh", "Exp"])
+def test_unary_float64_uses_exact_functions(op):
+    model = _model(op, [("x", "float64", [3, 7])])
+    assert_matches_onnxruntime(model, {"x": random_input((3, 7), "float64", low=-5, high=5)}, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("op", ["Log", "Sqrt"])
@@ -45,9 +51,13 @@ def test_relu_shapes(shape):
     assert_matches_onnxruntime(_model("Relu", [("x", "float32", list(shape))]), {"x": random_input(shape)})
 
 
-def test_softplus_large_magnitudes_do_not_overflow():
-    x = np.array([-100.0, -20.0, 0.0, 20.0, 100.0], np.float32)
-    assert_matches_onnxruntime(_model("Softplus", [("x", "float32", [5])]), {"x": x})
+@pytest.mark.parametrize("op", ["Softplus", "Sigmoid", "Tanh", "Erf", "Exp", "Elu"])
+def test_extreme_magnitudes(op):
+    # The float32 exp/tanh/erf are polynomial approximations: check their tails and tiny inputs.
+    x = np.array([-100.0, -50.0, -20.0, -3.3, -1e-5, 0.0, 3e-4, 1e-5, 0.7, 5.0, 20.0, 80.0], np.float32)
+    if op in ("Softplus", "Exp"):
+        x = x[x < 85]
+    assert_matches_onnxruntime(_model(op, [("x", "float32", [x.size])]), {"x": x}, rtol=2e-6 if op != "Exp" else 1e-5)
 
 
 @pytest.mark.parametrize("opset", [7, 11, 13, 21])

@@ -1,5 +1,4 @@
 """MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool against onnxruntime."""
-import numpy as np
 import pytest
 from onnx import helper
 

@@ -89,5 +89,6 @@ def test_half_pixel_symmetric_opset_18(mode):
 
 
 def test_sizes_with_empty_scales_opset_11():
-    model = _model([1, 3, 4, 6], opset=11, sizes=[1, 3, 7, 3], mode="linear", coordinate_transformation_mode="asymmetric")
+    model = _model([1, 3, 4, 6], opset=11, sizes=[1, 3, 7, 3], mode="linear",
+                   coordinate_transformation_mode="asymmetric")
     assert_matches_onnxruntime(model, {"x": random_input((1, 3, 4, 6))})
