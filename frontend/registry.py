@@ -5,14 +5,13 @@ it implements; for a model of opset N the converter with the largest `since` <= 
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Callable, Optional
+
+from convrnn.compiler.discovery import import_all
 
 Converter = Callable[..., list]
 
 _CONVERTERS: dict[str, list[tuple[int, Converter]]] = {}
-_discovered = False
 
 # Opsets of the default ONNX domain that convrnn claims to import.
 MIN_OPSET = 7
@@ -33,14 +32,7 @@ def converter(*op_types: str, since: int = 1) -> Callable[[Converter], Converter
 
 
 def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    import convrnn.frontend.ops as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    _discovered = True
+    import_all("convrnn.frontend.ops")
 
 
 def find_converter(op_type: str, opset: int) -> Optional[Converter]:

@@ -5,14 +5,12 @@ list. Importing the registry imports no TVM: type inference must work without it
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any, Optional, Sequence
 
+from convrnn.compiler.discovery import import_all
 from convrnn.compiler.ir import TensorType
 
 _OPS: dict[str, "OpDef"] = {}
-_discovered = False
 
 
 class OpDef:
@@ -49,14 +47,7 @@ def register(cls: type[OpDef]) -> type[OpDef]:
 
 
 def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    import convrnn.schedules.ops as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    _discovered = True
+    import_all("convrnn.schedules.ops")
 
 
 def get_op(name: str) -> OpDef:
