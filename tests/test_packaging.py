@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 import venv
 import zipfile
@@ -51,9 +52,15 @@ def installed(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
                    check=True, cwd=work)
     (wheel,) = dist.glob("convrnn-*.whl")
-    # System site-packages supply TVM and numpy; convrnn itself must come from the wheel.
-    venv.create(work / "venv", system_site_packages=True, with_pip=True)
+    # This environment's site-packages (after the venv's own) supply TVM, numpy and onnx without a
+    # reinstall; as plain path entries their .pth files, the checkout's editable finder among
+    # them, are not run, so convrnn itself can only come from the wheel.
+    venv.create(work / "venv", with_pip=True)
     python = work / "venv" / "bin" / "python"
+    site_packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site_packages) / "_parent_environment.pth").write_text("\n".join(sorted(parent)) + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, cwd=work)
     return python, wheel
 
