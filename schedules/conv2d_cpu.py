@@ -18,6 +18,7 @@ from typing import Any, Optional
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.conv_layout import weight_block
+from convrnn.schedules.epilogue import inline_epilogue
 from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, schedule_rows, tile_reduction,
                                       vector_tile, with_knobs)
 
@@ -63,12 +64,12 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     factors = [None] * (2 + rank)
     factors[-1] = knobs["ow_tile"]
     order = None if knobs["channels_outer"] else [0, *range(2, 2 + rank), 1]
+    write_back = inline_epilogue(sch, stages, "bias")
     if knobs["template"] == "oc_vector":
         factors[1] = knobs["oc_tile"]
-        tile_reduction(sch, conv, stages.get("bias"), factors, 1, lanes, layout_block=knobs["oc_tile"],
-                       outer_order=order)
+        tile_reduction(sch, conv, write_back, factors, 1, lanes, layout_block=knobs["oc_tile"], outer_order=order)
     else:
-        tile_reduction(sch, conv, stages.get("bias"), factors, 1 + rank, lanes, outer_order=order)
+        tile_reduction(sch, conv, write_back, factors, 1 + rank, lanes, outer_order=order)
     for name in ("pad", "pack"):
         if name in stages:
             schedule_rows(sch, stages[name])

@@ -4,13 +4,15 @@ Stages, named so the CPU template (conv2d_cpu.py) can find them:
   "pad"  the zero-padded input (absent when there is no padding),
   "pack" the weight in the blocked layout (absent when it arrives packed or is not blocked),
   "conv" the reduction over input channels and the window,
-  "bias" the bias epilogue (absent without bias).
+  "bias" the bias epilogue (absent without bias),
+  "epilogue0", "epilogue1", ... the fused elementwise steps (epilogue.py).
 """
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
 from convrnn.schedules.conv_layout import weight_block
+from convrnn.schedules.epilogue import apply_epilogue
 
 
 def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
@@ -43,9 +45,11 @@ def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequ
     return te.compute(shape, value, name="pad")
 
 
-def conv_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any]) -> Any:
+def conv_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
+                 extras: Sequence[Any] = ()) -> Any:
     """x [N, C, *S] (already padded when `pad_input` was applied), w [O, C/g, *K] or packed
-    [O/b, C/g, *K, b] (attrs["weight_block"] = b), stride/dilation from attrs."""
+    [O/b, C/g, *K, b] (attrs["weight_block"] = b), stride/dilation from attrs; then the bias
+    and the fused epilogue (attrs["epilogue"], reading `extras`; see epilogue.py)."""
     from convrnn.compiler.tvm_adapter import te
 
     rank = len(attrs["kernel_shape"])
@@ -73,8 +77,9 @@ def conv_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out
         window = [p * s + k * d for p, s, k, d in zip(pos, strides, rk, dilations)]
         return te.sum(x[(n, channel, *window)] * weight(oc), axis=[rc, *rk])
 
-    conv = te.compute(tuple(out_shape), body, name="conv")
-    if bias is None:
-        return conv
-    return te.compute(conv.shape, lambda n, oc, *pos: conv[(n, oc, *pos)] + bias[oc], name="bias")
+    out = te.compute(tuple(out_shape), body, name="conv")
+    if bias is not None:
+        conv = out
+        out = te.compute(conv.shape, lambda n, oc, *pos: conv[(n, oc, *pos)] + bias[oc], name="bias")
+    return apply_epilogue(out, attrs.get("epilogue", ()), extras)
 

@@ -9,12 +9,14 @@ from typing import Callable, Optional
 from convrnn.compiler.ir import Graph
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
+from convrnn.compiler.passes.fuse_conv_epilogue import fuse_conv_epilogue
 
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
+    ("fuse_conv_epilogue", fuse_conv_epilogue),
 ]
 
 

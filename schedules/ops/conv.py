@@ -2,11 +2,13 @@
 
 attrs: kernel_shape, strides, dilations (one per spatial axis), pads (begins then ends),
 group, weight_block (0: W is [O, C/g, *K]; b: W is packed [O/b, C/g, *K, b], see conv_layout).
-Inputs: X, W, optional B [O].
+Inputs: X, W, optional B [O], then the extra inputs of a fused epilogue (attrs["epilogue"],
+see schedules/epilogue.py; set by the fuse_conv_epilogue pass).
 """
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.epilogue import check_epilogue
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.window import check_window_attrs, static_spatial, window_output_dim
 
@@ -41,6 +43,7 @@ class Conv(OpDef):
 
     def infer(self, inputs, attrs):
         x, w, b = (list(inputs) + [None])[:3]
+        extras = list(inputs[3:])
         block = attrs.get("weight_block", 0)
         out_channels = weight_out_channels(w, block)
         kernel = list(attrs["kernel_shape"])
@@ -52,7 +55,9 @@ class Conv(OpDef):
         pads = attrs["pads"]
         spatial = [window_output_dim(size, k, s, pads[i], pads[i + rank], d)
                    for i, (size, k, s, d) in enumerate(zip(sizes, kernel, attrs["strides"], attrs["dilations"]))]
-        return [TensorType((x.shape[0], out_channels, *spatial), x.dtype)]
+        output = TensorType((x.shape[0], out_channels, *spatial), x.dtype)
+        check_epilogue(attrs.get("epilogue", ()), extras, output)
+        return [output]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.schedules.conv_compute import conv_compute, pad_input
@@ -61,7 +66,7 @@ class Conv(OpDef):
         rank = len(attrs["kernel_shape"])
         padded = pad_input(x, attrs["pads"][:rank], attrs["pads"][rank:])
         out_shape = [x.shape[0], *outputs[0].shape[1:]]
-        return [conv_compute(padded, w, b, attrs, out_shape)]
+        return [conv_compute(padded, w, b, attrs, out_shape, extras=inputs[3:])]
 
     def schedule(self, sch, target, attrs):
         from convrnn.schedules.conv2d_cpu import schedule_conv
