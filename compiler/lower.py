@@ -1,4 +1,5 @@
-"""Lowering: each IR node to a scheduled TVM PrimFunc (its op's TE compute and schedule).
+"""Lowering: each IR node to a scheduled TVM PrimFunc (its op's TE compute and schedule, or
+the PrimFunc an op writes directly in TIR).
 
 Nodes with the same op, attributes and input/output types share one kernel (ResNet's
 repeated blocks compile once). View ops (reshapes) get no kernel at all.
@@ -39,6 +40,10 @@ def kernel_key(node: Node) -> tuple:
 
 def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
     opdef = get_op(node.op)
+    written = opdef.primfunc([v.type for v in node.inputs if v is not None], node.attrs,
+                             [v.type for v in node.outputs], target)
+    if written is not None:
+        return written
     symbols: dict[str, Any] = {}
 
     def shape_of(tensor_type: TensorType) -> list:

@@ -12,10 +12,11 @@ from convrnn.compiler.errors import ModelError
 from convrnn.compiler.ir import Value
 from convrnn.frontend.context import GraphBuilder
 
-# Ops never folded: their results are not a function of their inputs, or they hold
-# subgraphs that the importer inlines itself.
+# Ops never folded: their results are not a function of their inputs, they hold subgraphs
+# that the importer inlines itself, or onnx.reference implements them only in part (its
+# recurrences ignore direction, activations, clip and sequence_lens).
 _NOT_FOLDABLE = {"If", "Loop", "Scan", "RandomNormal", "RandomUniform", "RandomNormalLike",
-                 "RandomUniformLike", "Multinomial", "Bernoulli"}
+                 "RandomUniformLike", "Multinomial", "Bernoulli", "LSTM", "GRU", "RNN"}
 
 
 def is_foldable(node: onnx.NodeProto) -> bool:

@@ -52,7 +52,7 @@ class _Binding:
         for name, spec in tensors.items():  # views are listed after their bases are bound
             if "view_of" in spec:
                 self.tensors[name] = tvm_runtime.view(self.tensors[spec["view_of"]], concrete(spec["shape"]), spec["dtype"])
-        self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]])
+        self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]], call["node"])
                       for call in plan["calls"]]
         self.slots = slots
 
@@ -134,8 +134,12 @@ class CompiledModel:
             binding = self._bindings[key] = _Binding(self, dims)
         for spec, array in zip(self.inputs, arrays):
             tvm_runtime.copy_into(binding.tensors[spec.name], array)
-        for kernel, arguments in binding.calls:
-            kernel(*arguments)
+        for kernel, arguments, node in binding.calls:
+            try:
+                kernel(*arguments)
+            except Exception as exc:  # TVM raises its own types for a kernel's run-time checks
+                message = str(exc).strip().splitlines()
+                raise InputError(f"node {node!r} rejected its inputs: {message[-1] if message else exc}") from None
         return [tvm_runtime.download(binding.tensors[spec.name]) for spec in self.outputs]
 
     def run_dict(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:

@@ -19,6 +19,8 @@ class OpDef:
     infer:    input types + attrs -> output types (pure Python, raises ValueError on bad input)
     compute:  TE tensors for the inputs -> TE tensors for the outputs (TVM imported lazily)
     schedule: a schedule template for one target; the default is the generic one
+    primfunc: a kernel written directly in TIR, where TE cannot express the op (a time loop);
+              when it returns one, compute and schedule are not used
     """
 
     name: str = ""
@@ -30,6 +32,12 @@ class OpDef:
 
     def compute(self, inputs: Sequence[Any], attrs: dict[str, Any], outputs: Sequence[TensorType]) -> list[Any]:
         raise NotImplementedError(f"{self.name} has no compute")
+
+    def primfunc(self, inputs: Sequence[TensorType], attrs: dict[str, Any], outputs: Sequence[TensorType],
+                 target: Any) -> Optional[Any]:
+        """A complete PrimFunc taking the present inputs, then the outputs; its symbolic dims
+        are bound from the buffer shapes. None: build the kernel from compute and schedule."""
+        return None
 
     def schedule(self, sch: Any, target: Any, attrs: dict[str, Any]) -> None:
         from convrnn.schedules.generic import schedule_generic

@@ -31,7 +31,7 @@ SUPPORTED_OPS = (
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten",
     "Reshape", "Transpose", "Concat", "Split", "Squeeze", "Unsqueeze", "Slice", "Gather", "Pad",
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
-    "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where",
+    "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
 )
 
 # (op type) -> input positions bound as constants: weights, and inputs that fix output shapes.
@@ -40,6 +40,8 @@ CONSTANT_INPUTS = {
     "Clip": (1, 2), "Reshape": (1,), "Expand": (1,), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3),
     "Resize": (1, 2, 3), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "Dropout": (1, 2),
+    # W, R, B (and LSTM's P); sequence_lens and the initial states stay run-time inputs.
+    "LSTM": (1, 2, 3, 7), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
 }
 
 

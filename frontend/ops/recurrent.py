@@ -1,0 +1,196 @@
+"""LSTM, GRU and RNN (opsets 7, 14 and 22 share these semantics; 14 added `layout`).
+
+The converter does the hoisting itself rather than leaving it to a pass: W, R, B and P must
+be constants, so packing them (W per column tile, R per hidden tile, gates padded to the tile)
+and pre-summing the biases happen here once, in numpy, and the IR never holds a recurrence
+whose projection is still inside the time loop. It emits
+  RecurrentProjection(X, W, Wb + Rb) -> XW;   LSTM | GRU | RNN(XW, R, ...) -> Y, Y_h (, Y_c)
+in layout 0; layout 1 gets Transposes around that. Absent optional inputs become small zero
+constants flagged absent in the attrs (schedules/ops/recurrent.py lists them).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from convrnn.frontend.registry import converter
+from convrnn.schedules.recurrent_activations import DEFAULTS, canonical_name
+from convrnn.schedules.recurrent_cpu import pack_recurrent
+from convrnn.schedules.recurrent_gemm import pack_columns
+from convrnn.schedules.recurrent_knobs import knobs
+
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+DEFAULT_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
+DIRECTIONS = {"forward": 1, "reverse": 1, "bidirectional": 2}
+# Packing does not depend on the target: 16 float32 lanes fill an AVX-512 vector (two AVX2 ones).
+PACKING_LANES = 16
+
+
+@converter("LSTM", "GRU", "RNN", since=7)
+def convert_recurrent(ctx):
+    op = ctx.node.op_type
+    gates = GATES[op]
+    x = ctx.required_input(0)
+    for index in (1, 2):
+        ctx.required_input(index)  # a clear error when W or R is missing
+    w, r = ctx.constant(1, "W").astype(np.float32), ctx.constant(2, "R").astype(np.float32)
+    direction = ctx.attr("direction", "forward")
+    if direction not in DIRECTIONS:
+        raise ctx.error(f"direction must be forward, reverse or bidirectional, got {direction!r}")
+    directions = DIRECTIONS[direction]
+    layout = int(ctx.attr("layout", 0))
+    if layout not in (0, 1):
+        raise ctx.error(f"layout must be 0 or 1, got {layout}")
+    if x.type.rank != 3 or x.type.dtype != "float32":
+        raise ctx.unsupported(f"X must be a 3-d float32 tensor, got {x.type}")
+    hidden = _check_weights(ctx, w, r, x.type.shape[2], gates, directions)
+
+    tuned = knobs(hidden, directions, gates, PACKING_LANES)
+    tile = tuned["tile"]
+    padded = -(-hidden // tile) * tile
+    linear_before_reset = int(ctx.attr("linear_before_reset", 0)) if op == "GRU" else 0
+    projection_bias, recurrent_h_bias = _biases(ctx, gates, directions, hidden, linear_before_reset)
+    if layout:
+        x = _transpose(ctx, x, [1, 0, 2], "X_seq_first")
+    xw = _projection(ctx, x, _pad_gates(w, gates, hidden, padded), _pad_gates(projection_bias, gates, hidden, padded),
+                     tuned)
+
+    attrs = {"hidden_size": hidden, "num_directions": directions, "reverse": int(direction == "reverse"),
+             "tile": tile, "rows": tuned["rows"], "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
+             "has_lens": int(ctx.input(4) is not None)}
+    if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
+        inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),
+                  ctx.make_constant(pack_recurrent(r[:, 2 * hidden:], 1, tile), "R_h_packed")]
+    else:
+        inputs = [xw, ctx.make_constant(pack_recurrent(r, gates, tile), "R_packed")]
+    if op == "LSTM":
+        inputs.append(ctx.make_constant(_peepholes(ctx, directions, hidden, padded), "P"))
+        attrs["input_forget"] = int(ctx.attr("input_forget", 0))
+    if op == "GRU":
+        inputs.append(ctx.make_constant(_pad_gates(recurrent_h_bias, 1, hidden, padded)[:, 0], "Rb_h"))
+        attrs["linear_before_reset"] = linear_before_reset
+    inputs.append(_sequence_lens(ctx, x))
+    for index, name in [(5, "initial_h"), (6, "initial_c")][:2 if op == "LSTM" else 1]:
+        attrs[f"has_{name}"] = int(ctx.input(index) is not None)
+        inputs.append(_initial_state(ctx, index, name, layout, directions, hidden))
+
+    names = [ctx.node.output[i] if i < len(ctx.node.output) else "" for i in range(3 if op == "LSTM" else 2)]
+    outputs = ctx.builder.emit(op, inputs, attrs, hints=[n if not layout else f"{ctx.name}_{i}"
+                                                         for i, n in enumerate(names)], node_name=ctx.name)
+    if layout:  # Y [seq, dir, batch, hidden] -> [batch, seq, dir, hidden]; states [dir, batch, h] -> [batch, dir, h]
+        outputs = [_transpose(ctx, value, [2, 0, 1, 3] if i == 0 else [1, 0, 2], name) if name else None
+                   for i, (value, name) in enumerate(zip(outputs, names))]
+    return outputs
+
+
+def _check_weights(ctx, w: np.ndarray, r: np.ndarray, inputs, gates: int, directions: int) -> int:
+    if w.ndim != 3 or r.ndim != 3:
+        raise ctx.error(f"W and R must be 3-d, got shapes {list(w.shape)} and {list(r.shape)}")
+    hidden = r.shape[2]
+    declared = ctx.attr("hidden_size")
+    if declared is not None and declared != hidden:
+        raise ctx.error(f"hidden_size is {declared}, but R has shape {list(r.shape)} (hidden size {hidden})")
+    if r.shape != (directions, gates * hidden, hidden):
+        raise ctx.error(f"R has shape {list(r.shape)}, expected {[directions, gates * hidden, hidden]} "
+                        f"({directions} direction(s), {gates} gate(s) of hidden size {hidden})")
+    if w.shape[:2] != (directions, gates * hidden) or (isinstance(inputs, int) and w.shape[2] != inputs):
+        raise ctx.error(f"W has shape {list(w.shape)}, expected {[directions, gates * hidden, inputs]}")
+    return hidden
+
+
+def _biases(ctx, gates: int, directions: int, hidden: int, linear_before_reset: int):
+    """The bias added by the projection (Wb + Rb, pre-summed), and GRU's recurrent bias of the h
+    gate, which linear_before_reset applies inside r ⊙ (h · Rhᵀ + Rbh) (zeros otherwise)."""
+    bias = ctx.constant(3, "B")
+    bias = np.zeros((directions, 2 * gates * hidden), np.float32) if bias is None else bias.astype(np.float32)
+    if bias.shape != (directions, 2 * gates * hidden):
+        raise ctx.error(f"B has shape {list(bias.shape)}, expected {[directions, 2 * gates * hidden]}")
+    w_bias, r_bias = bias[:, :gates * hidden], bias[:, gates * hidden:]
+    summed = w_bias + r_bias
+    recurrent_h_bias = np.zeros((directions, hidden), np.float32)
+    if linear_before_reset:
+        summed[:, 2 * hidden:] = w_bias[:, 2 * hidden:]
+        recurrent_h_bias = r_bias[:, 2 * hidden:]
+    return summed, recurrent_h_bias
+
+
+def _projection(ctx, x, w: np.ndarray, bias: np.ndarray, tuned: dict):
+    """X · Wᵀ + bias for all time steps as one GEMM; w [D, gates, padded, inputs], bias [D, gates, padded]."""
+    columns = bias.size
+    column_tile = tuned["column_tile"] if columns % tuned["column_tile"] == 0 else PACKING_LANES
+    w_t = np.ascontiguousarray(w.reshape(columns, -1).T)  # [inputs, columns]
+    return ctx.builder.emit("RecurrentProjection", [
+        x, ctx.make_constant(pack_columns(w_t, column_tile), "W_packed"), ctx.make_constant(bias.reshape(-1), "bias")],
+        {"column_tile": column_tile, "row_tile": tuned["row_tile"]}, hints=[f"{ctx.name}_xw"], node_name=ctx.name)[0]
+
+
+def _pad_gates(array: np.ndarray, gates: int, hidden: int, padded: int) -> np.ndarray:
+    """[D, gates * hidden, ...] -> [D, gates, padded, ...], zero-filled past hidden."""
+    out = np.zeros((array.shape[0], gates, padded) + array.shape[2:], np.float32)
+    out[:, :, :hidden] = array.reshape((array.shape[0], gates, hidden) + array.shape[2:])
+    return out
+
+
+def _peepholes(ctx, directions: int, hidden: int, padded: int) -> np.ndarray:
+    p = ctx.constant(7, "P")
+    if p is None:
+        return np.zeros((directions, 3, padded), np.float32)
+    if p.shape != (directions, 3 * hidden):
+        raise ctx.error(f"P has shape {list(p.shape)}, expected {[directions, 3 * hidden]}")
+    return _pad_gates(p.astype(np.float32), 3, hidden, padded)
+
+
+def _activations(ctx, op: str, directions: int) -> list:
+    """[[name, alpha, beta] per activation] per direction; alpha and beta lists are consumed in
+    order by the functions that take them, as onnxruntime does."""
+    per_direction = len(DEFAULT_ACTIVATIONS[op])
+    names = ctx.attr("activations") or DEFAULT_ACTIVATIONS[op] * directions
+    if len(names) == per_direction and directions == 2:
+        names = names * 2
+    if len(names) != per_direction * directions:
+        raise ctx.error(f"activations lists {len(names)} functions, expected {per_direction * directions}")
+    alphas, betas = list(ctx.attr("activation_alpha") or []), list(ctx.attr("activation_beta") or [])
+    chosen = []
+    for name in names:
+        canonical = canonical_name(name)
+        if canonical is None:
+            raise ctx.unsupported(f"activation {name!r} (supported: {', '.join(DEFAULTS)})")
+        alpha, beta = DEFAULTS[canonical]
+        alpha = float(alphas.pop(0)) if alpha is not None and alphas else alpha
+        beta = float(betas.pop(0)) if beta is not None and betas else beta
+        chosen.append([canonical, alpha, beta])
+    return [chosen[d * per_direction:(d + 1) * per_direction] for d in range(directions)]
+
+
+def _clip(ctx) -> Optional[float]:
+    clip = ctx.attr("clip")
+    if clip is not None and clip <= 0:
+        raise ctx.error(f"clip must be positive, got {clip}")
+    return None if clip is None else float(clip)
+
+
+def _sequence_lens(ctx, x):
+    value = ctx.input(4)
+    if value is None:
+        return ctx.make_constant(np.zeros(1, np.int32), "no_sequence_lens")
+    if value.type.dtype != "int32" or value.type.rank != 1:
+        raise ctx.error(f"sequence_lens must be an int32 vector, got {value.type}")
+    known = ctx.builder.constant_of(value)
+    seq = x.type.shape[0]
+    if known is not None and ((known < 0).any() or (isinstance(seq, int) and (known > seq).any())):
+        raise ctx.error(f"sequence_lens {known.tolist()} must lie in [0, {seq}] (the sequence length of X)")
+    return value
+
+
+def _initial_state(ctx, index: int, name: str, layout: int, directions: int, hidden: int):
+    value = ctx.input(index)
+    if value is None:
+        return ctx.make_constant(np.zeros((directions, 1, hidden), np.float32), f"no_{name}")
+    if value.type.rank != 3 or value.type.dtype != "float32":
+        raise ctx.error(f"{name} must be a 3-d float32 tensor, got {value.type}")
+    return _transpose(ctx, value, [1, 0, 2], f"{name}_direction_first") if layout else value
+
+
+def _transpose(ctx, value, perm: list, hint: str):
+    return ctx.builder.emit("Transpose", [value], {"perm": perm}, hints=[hint], node_name=ctx.name)[0]

@@ -1,0 +1,90 @@
+"""Recurrent layers: LSTM, GRU and RNN time loops, and the input projection hoisted out of them.
+
+The frontend (frontend/ops/recurrent.py) lowers one ONNX recurrence to
+  RecurrentProjection(X, W packed, bias) -> XW [seq, batch, directions * gates * Hp]
+  LSTM | GRU | RNN(XW, RT packed, ..., sequence_lens, initial states) -> Y, Y_h (, Y_c)
+in layout 0 ([seq, directions, batch, hidden] for Y). Both ops are written directly in TIR
+(schedules/recurrent_gemm.py, schedules/recurrent_cpu.py): TE cannot express the time loop.
+
+Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows,
+activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
+has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset).
+"""
+from __future__ import annotations
+
+from convrnn.compiler.ir import TensorType
+from convrnn.schedules.registry import OpDef, register
+
+CELL_INPUTS = {
+    "LSTM": ("XW", "RT", "P", "sequence_lens", "initial_h", "initial_c"),
+    "GRU": ("XW", "RT", "RT_h", "RB", "sequence_lens", "initial_h"),
+    "RNN": ("XW", "RT", "sequence_lens", "initial_h"),
+}
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+# Gates of each packed recurrent weight input (GRU's h gate is packed apart: it may run alone).
+PACKED_GATES = {"RT": {"LSTM": 4, "GRU": 2, "RNN": 1}, "RT_h": {"GRU": 1}}
+
+
+def _cpu_only(target, op: str) -> None:
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no {op} kernel for target kind {target.kind}")
+
+
+@register
+class RecurrentProjection(OpDef):
+    """out[a, b, :] = X[a, b, :] · W + bias, W packed [columns / column_tile, inputs, column_tile]."""
+
+    name = "RecurrentProjection"
+
+    def infer(self, inputs, attrs):
+        x, w, bias = inputs
+        tiles, width, column_tile = w.shape
+        if x.rank != 3 or x.shape[2] != width or column_tile != attrs["column_tile"]:
+            raise ValueError(f"projection of {x} by packed weights {w} does not fit")
+        if bias.shape != (tiles * column_tile,):
+            raise ValueError(f"projection bias {bias} does not match {tiles * column_tile} columns")
+        return [TensorType((x.shape[0], x.shape[1], tiles * column_tile), x.dtype)]
+
+    def primfunc(self, input_types, attrs, output_types, target):
+        from convrnn.schedules.recurrent_gemm import projection_primfunc
+
+        _cpu_only(target, self.name)
+        _, width, column_tile = input_types[1].shape
+        return projection_primfunc(width, output_types[0].shape[2], column_tile, attrs["row_tile"])
+
+
+class _Cell(OpDef):
+    def infer(self, inputs, attrs):
+        names = CELL_INPUTS[self.name]
+        if len(inputs) != len(names) or any(v is None for v in inputs):
+            raise ValueError(f"{self.name} takes {', '.join(names)}")
+        types = dict(zip(names, inputs))
+        xw = types["XW"]
+        hidden, directions, tile = attrs["hidden_size"], attrs["num_directions"], attrs["tile"]
+        padded = -(-hidden // tile) * tile
+        gates = GATES[self.name]
+        if xw.rank != 3 or xw.shape[2] != directions * gates * padded:
+            raise ValueError(f"projected input {xw} does not hold {directions} x {gates} gates of {padded} units")
+        for name, packed in PACKED_GATES.items():
+            if name in types and types[name].shape != (directions, padded // tile, hidden, packed[self.name], tile):
+                raise ValueError(f"packed recurrent weights {types[name]} do not match hidden_size {hidden}")
+        if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
+            raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
+        for state in ("initial_h", "initial_c"):
+            if state in types and (types[state].rank != 3 or types[state].shape[0] != directions
+                                   or types[state].shape[2] != hidden):
+                raise ValueError(f"{state} {types[state]} is not [{directions}, batch, {hidden}]")
+        seq, batch = xw.shape[:2]
+        y = TensorType((seq, directions, batch, hidden), xw.dtype)
+        state = TensorType((directions, batch, hidden), xw.dtype)
+        return [y, state, state] if self.name == "LSTM" else [y, state]
+
+    def primfunc(self, input_types, attrs, output_types, target):
+        from convrnn.schedules.recurrent_cpu import CELLS
+
+        _cpu_only(target, self.name)
+        return CELLS[self.name](attrs)
+
+
+for _name in GATES:
+    register(type(_name, (_Cell,), {"name": _name}))

@@ -1,0 +1,438 @@
+"""The CPU time-loop kernels of LSTM, GRU and RNN, written in TIR (TVMScript).
+
+One kernel runs a whole layer: a serial loop over time steps around a parallel loop over
+tasks (direction x tile of hidden units), so both directions of a bidirectional layer run
+concurrently. A task accumulates its gates' lanes from the projected input XW plus
+h_prev · Rᵀ (weights pre-packed per tile: RT[dir, tile, k, gate, lane]), then applies the
+activations and the state update. h is double-buffered by step parity because other tasks
+still read h_prev during the step; c is updated in place (a task owns its units). A task
+takes the batch in register blocks of `rows` rows (each weight vector loaded once per block),
+the rows left over one at a time; knobs and defaults: schedules/recurrent_knobs.py.
+
+Shared semantics (all three cells): step s of a sequence of length L (its sequence_lens entry,
+or seq) is time s going forward and L - 1 - s in reverse; from s = L on the state is carried
+unchanged and Y[s] is zero. Hidden units are padded to a multiple of the tile (Hp); padded
+lanes compute garbage that nothing reads. Index expressions are written inline (Python helpers
+returning expressions): let-bindings inside vectorized loops miscompile in TVM 0.27.
+
+Absent optional inputs arrive as small zero constants with `has_*` flags set to 0.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace as Kernel
+from typing import Any
+
+from convrnn.schedules.recurrent_activations import expr as activation_expr
+
+F32 = "float32"
+
+
+class _Shape:
+    """The static facts of one layer, and the index helpers the templates share."""
+
+    def __init__(self, attrs: dict, gates: int):
+        self.H = attrs["hidden_size"]
+        self.D = attrs["num_directions"]
+        self.TILE = attrs["tile"]
+        self.Hp = -(-self.H // self.TILE) * self.TILE
+        self.NB = self.Hp // self.TILE
+        self.G = gates
+        self.reverse = attrs["reverse"]  # direction 0 runs backwards (direction 1 always does)
+        self.clip = attrs.get("clip")
+        self.acts = attrs["activations"]  # per direction: [[name, alpha, beta], ...]
+        self.has_lens = bool(attrs["has_lens"])
+        self.ROWS = attrs["rows"]  # batch rows per register block
+
+    # --- index helpers (inline expressions) ------------------------------------------------
+    def d(self, task):
+        return task // self.NB
+
+    def unit(self, task, jj):
+        return task % self.NB * self.TILE + jj
+
+    def length(self, SL, b, seq):
+        return SL[b] if self.has_lens else seq
+
+    def running(self, SL, seq, s, b0, rows):
+        """Whether every sequence of rows b0 .. b0 + rows - 1 is still running at step s."""
+        from convrnn.compiler.tvm_adapter import tirx
+
+        return tirx.all(*[s < self.length(SL, b0 + r, seq) for r in range(rows)])
+
+    def time(self, s, length, task):
+        reverse = self.reverse + self.d(task)
+        return s + reverse * (length - 1 - 2 * s)
+
+    def xw(self, XW, t, b, task, gate, jj):
+        return XW[t, b, (self.d(task) * self.G + gate) * self.Hp + self.unit(task, jj)]
+
+    # --- gate arithmetic ---------------------------------------------------------------------
+    def pre(self, v):
+        """A gate's pre-activation, clipped when the layer has `clip`."""
+        from convrnn.compiler.tvm_adapter import tirx
+
+        if self.clip is None:
+            return v
+        return tirx.min(tirx.max(v, tirx.const(-self.clip, F32)), tirx.const(self.clip, F32))
+
+    def act(self, index: int, v, task):
+        """Activation `index` (f, g or h) of this task's direction."""
+        from convrnn.compiler.tvm_adapter import tirx
+
+        forms = [activation_expr(v, *self.acts[d][index]) for d in range(self.D)]
+        if self.D == 1 or self.acts[0][index] == self.acts[1][index]:
+            return forms[0]
+        return tirx.Select(self.d(task) == 0, forms[0], forms[1])
+
+
+def _macros(shape: _Shape):
+    """The pieces every cell's kernel shares. Step macros take `k`, the kernel's buffers and
+    symbolic dims by name (a namespace built in the kernel with T.meta_var)."""
+    from tvm.script import tirx as T
+
+    H, D, TILE, Hp, NB, ROWS = shape.H, shape.D, shape.TILE, shape.Hp, shape.NB, shape.ROWS
+
+    @T.macro
+    def check_lengths(SL, nl, seq, batch):
+        if shape.has_lens:
+            assert nl == batch, "sequence_lens must have one entry per batch row of X"
+            for b in range(batch):
+                assert 0 <= SL[b] and SL[b] <= seq, "sequence_lens entries must lie in [0, seq_length]"
+
+    @T.macro
+    def check_state(has, rows, batch):
+        if has:
+            assert rows == batch, "an initial state must have the batch size of X"
+
+    @T.macro
+    def load_state(S, parity, S0, has, batch):
+        for db in T.parallel(D * batch):
+            for j in T.vectorized(Hp):
+                S[parity, db // batch, db % batch, j] = T.if_then_else(
+                    j < H, S0[db // batch, db % batch * has, T.min(j, H - 1)], T.float32(0))
+
+    @T.macro
+    def gemv(acc, first, HS, cur, RT, task, b0, rows, gates):
+        """acc[r, first + g] += h_prev[b0 + r] · R_gᵀ for this task's lanes and RT's gates:
+        each weight vector is loaded once for the block's rows."""
+        for k in range(H):
+            for g in T.unroll(gates):
+                for r in T.unroll(rows):
+                    for jj in T.vectorized(TILE):
+                        acc[r, first + g, jj] = acc[r, first + g, jj] + \
+                            HS[cur, task // NB, b0 + r, k] * RT[task // NB, task % NB, k, g, jj]
+
+    @T.macro
+    def carry(HS, s, task, b, Y):
+        """A finished sequence: keep its state, zero its output at step s."""
+        for jj in T.vectorized(TILE):
+            HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj] = HS[s % 2, task // NB, b, task % NB * TILE + jj]
+        for jj in T.serial(TILE):
+            if task % NB * TILE + jj < H:
+                Y[s, task // NB, b, task % NB * TILE + jj] = T.float32(0)
+
+    @T.macro
+    def store_y(Y, t, HS, s, task, b):
+        for jj in T.serial(TILE):
+            if task % NB * TILE + jj < H:
+                Y[t, task // NB, b, task % NB * TILE + jj] = HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj]
+
+    @T.macro
+    def store_final(YH, HS, parity, batch):
+        for db in T.parallel(D * batch):
+            for j in T.serial(H):
+                YH[db // batch, db % batch, j] = HS[parity, db // batch, db % batch, j]
+
+    def steps(body, finished):
+        """One time step of every (task, batch row): rows go through `body(s, task, b0, rows)` in
+        blocks of ROWS where the whole block is still running, else one by one; rows whose
+        sequence has ended go through `finished(s, task, b)`."""
+
+        @T.macro
+        def step_rows(k, s, task, first, last):
+            for b in range(first, last):
+                if s < shape.length(k.SL, b, k.seq):
+                    body(k, s, task, b, 1)
+                else:
+                    finished(k, s, task, b)
+
+        @T.macro
+        def step(k, s, task):
+            if ROWS > 1:  # a batch of 1 gets no block code
+                for block in range(k.batch // ROWS):
+                    if shape.running(k.SL, k.seq, s, block * ROWS, ROWS):
+                        body(k, s, task, block * ROWS, ROWS)
+                    else:
+                        step_rows(k, s, task, block * ROWS, block * ROWS + ROWS)
+            step_rows(k, s, task, k.batch // ROWS * ROWS if ROWS > 1 else 0, k.batch)
+
+        return step
+
+    return check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps
+
+
+def lstm_primfunc(attrs: dict) -> Any:
+    from tvm.script import tirx as T
+
+    sh = _Shape(attrs, 4)
+    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    has_h0, has_c0, input_forget = attrs["has_initial_h"], attrs["has_initial_c"], attrs["input_forget"]
+
+    def forget(i_gate, f_pre, c_prev, p_f, task):
+        if input_forget:
+            return T.float32(1) - i_gate
+        return sh.act(0, sh.pre(f_pre + p_f * c_prev), task)
+
+    @T.macro
+    def body(k, s, task, b0, rows):
+        acc = T.alloc_buffer((rows, 4, TILE), F32, scope="local")
+        for r in T.unroll(rows):
+            for g in T.unroll(4):
+                for jj in T.vectorized(TILE):
+                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
+        gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 4)
+        for r in T.unroll(rows):
+            # input gate, then c (in place), then o and h from the new c (peepholes: i, o, f)
+            for jj in T.vectorized(TILE):
+                acc[r, 0, jj] = sh.act(0, sh.pre(acc[r, 0, jj] + k.P[task // NB, 0, task % NB * TILE + jj]
+                                                 * k.CS[0, task // NB, b0 + r, task % NB * TILE + jj]), task)
+            for jj in T.vectorized(TILE):
+                k.CS[0, task // NB, b0 + r, task % NB * TILE + jj] = (
+                    forget(acc[r, 0, jj], acc[r, 2, jj], k.CS[0, task // NB, b0 + r, task % NB * TILE + jj],
+                           k.P[task // NB, 2, task % NB * TILE + jj], task)
+                    * k.CS[0, task // NB, b0 + r, task % NB * TILE + jj]
+                    + acc[r, 0, jj] * sh.act(1, sh.pre(acc[r, 3, jj]), task))
+            for jj in T.vectorized(TILE):
+                k.HS[(s + 1) % 2, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(
+                    acc[r, 1, jj] + k.P[task // NB, 1, task % NB * TILE + jj]
+                    * k.CS[0, task // NB, b0 + r, task % NB * TILE + jj]), task) * sh.act(
+                    2, k.CS[0, task // NB, b0 + r, task % NB * TILE + jj], task)
+            store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
+
+    @T.macro
+    def finished(k, s, task, b):
+        carry(k.HS, s, task, b, k.Y)
+
+    step = steps(body, finished)
+
+    @T.prim_func
+    def lstm(xw_h: T.handle, rt_h: T.handle, p_h: T.handle, sl_h: T.handle, h0_h: T.handle, c0_h: T.handle,
+             y_h: T.handle, yh_h: T.handle, yc_h: T.handle):
+        T.func_attr({"tirx.noalias": True})
+        seq = T.int32()
+        batch = T.int32()
+        nl = T.int32()
+        hb = T.int32()
+        cb = T.int32()
+        XW = T.match_buffer(xw_h, (seq, batch, D * 4 * Hp), F32)
+        RT = T.match_buffer(rt_h, (D, NB, H, 4, TILE), F32)
+        P = T.match_buffer(p_h, (D, 3, Hp), F32)
+        SL = T.match_buffer(sl_h, (nl,), "int32")
+        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
+        C0 = T.match_buffer(c0_h, (D, cb, H), F32)
+        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
+        YH = T.match_buffer(yh_h, (D, batch, H), F32)
+        YC = T.match_buffer(yc_h, (D, batch, H), F32)
+        HS = T.alloc_buffer((2, D, batch, Hp), F32)
+        CS = T.alloc_buffer((1, D, batch, Hp), F32)
+        k = T.meta_var(Kernel(XW=XW, RT=RT, P=P, SL=SL, Y=Y, HS=HS, CS=CS, seq=seq, batch=batch))
+        check_lengths(SL, nl, seq, batch)
+        check_state(bool(has_h0), hb, batch)
+        check_state(bool(has_c0), cb, batch)
+        load_state(HS, 0, H0, has_h0, batch)
+        load_state(CS, 0, C0, has_c0, batch)
+        for s in range(seq):
+            for task in T.parallel(D * NB):
+                step(k, s, task)
+        store_final(YH, HS, seq % 2, batch)
+        store_final(YC, CS, 0, batch)
+
+    return lstm
+
+
+def gru_primfunc(attrs: dict) -> Any:
+    """Gates z, r, h; the weights of z and r (RT) and of h (RTh) are packed apart so that each
+    pass streams contiguous memory. With linear_before_reset the h gate's recurrent part (plus its bias RB)
+    is gated by r after the product, so one pass per step suffices; without it the product
+    reads r ⊙ h_prev of every unit, so a step runs two parallel phases: z, r and r ⊙ h_prev
+    (into RH), then the h gate and the update."""
+    from tvm.script import tirx as T
+
+    sh = _Shape(attrs, 3)
+    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    has_h0, linear_before_reset = attrs["has_initial_h"], bool(attrs["linear_before_reset"])
+
+    @T.macro
+    def update(k, s, task, b0, rows, acc):
+        """h from z (acc[r, 0]) and the activated h gate (acc[r, 2])."""
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                k.HS[(s + 1) % 2, task // NB, b0 + r, task % NB * TILE + jj] = (
+                    (T.float32(1) - acc[r, 0, jj]) * acc[r, 2, jj]
+                    + acc[r, 0, jj] * k.HS[s % 2, task // NB, b0 + r, task % NB * TILE + jj])
+            store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
+
+    @T.macro
+    def fused_body(k, s, task, b0, rows):
+        acc = T.alloc_buffer((rows, 3, TILE), F32, scope="local")
+        for r in T.unroll(rows):
+            for g in T.unroll(2):
+                for jj in T.vectorized(TILE):
+                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
+            for jj in T.vectorized(TILE):
+                acc[r, 2, jj] = k.RB[task // NB, task % NB * TILE + jj]
+        gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 2)
+        gemv(acc, 2, k.HS, s % 2, k.RTh, task, b0, rows, 1)
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                acc[r, 0, jj] = sh.act(0, sh.pre(acc[r, 0, jj]), task)
+            for jj in T.vectorized(TILE):
+                acc[r, 2, jj] = sh.act(1, sh.pre(
+                    sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, 2, jj)
+                    + sh.act(0, sh.pre(acc[r, 1, jj]), task) * acc[r, 2, jj]), task)
+        update(k, s, task, b0, rows, acc)
+
+    @T.macro
+    def reset_body(k, s, task, b0, rows):
+        acc = T.alloc_buffer((rows, 2, TILE), F32, scope="local")
+        for r in T.unroll(rows):
+            for g in T.unroll(2):
+                for jj in T.vectorized(TILE):
+                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
+        gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 2)
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                k.Z[0, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(acc[r, 0, jj]), task)
+            for jj in T.vectorized(TILE):
+                k.RH[0, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(acc[r, 1, jj]), task) \
+                    * k.HS[s % 2, task // NB, b0 + r, task % NB * TILE + jj]
+
+    @T.macro
+    def candidate_body(k, s, task, b0, rows):
+        acc = T.alloc_buffer((rows, 3, TILE), F32, scope="local")
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                acc[r, 2, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, 2, jj)
+        gemv(acc, 2, k.RH, 0, k.RTh, task, b0, rows, 1)
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                acc[r, 0, jj] = k.Z[0, task // NB, b0 + r, task % NB * TILE + jj]
+            for jj in T.vectorized(TILE):
+                acc[r, 2, jj] = sh.act(1, sh.pre(acc[r, 2, jj]), task)
+        update(k, s, task, b0, rows, acc)
+
+    @T.macro
+    def finished(k, s, task, b):
+        carry(k.HS, s, task, b, k.Y)
+
+    @T.macro
+    def nothing(k, s, task, b):
+        T.evaluate(0)
+
+    fused_step = steps(fused_body, finished)
+    reset_step = steps(reset_body, nothing)
+    candidate_step = steps(candidate_body, finished)
+
+    @T.prim_func
+    def gru(xw_h: T.handle, rt_h: T.handle, rth_h: T.handle, rb_h: T.handle, sl_h: T.handle, h0_h: T.handle,
+            y_h: T.handle, yh_h: T.handle):
+        T.func_attr({"tirx.noalias": True})
+        seq = T.int32()
+        batch = T.int32()
+        nl = T.int32()
+        hb = T.int32()
+        XW = T.match_buffer(xw_h, (seq, batch, D * 3 * Hp), F32)
+        RT = T.match_buffer(rt_h, (D, NB, H, 2, TILE), F32)
+        RTh = T.match_buffer(rth_h, (D, NB, H, 1, TILE), F32)
+        RB = T.match_buffer(rb_h, (D, Hp), F32)
+        SL = T.match_buffer(sl_h, (nl,), "int32")
+        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
+        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
+        YH = T.match_buffer(yh_h, (D, batch, H), F32)
+        HS = T.alloc_buffer((2, D, batch, Hp), F32)
+        Z = T.alloc_buffer((1, D, batch, Hp), F32)
+        RH = T.alloc_buffer((1, D, batch, Hp), F32)
+        k = T.meta_var(Kernel(XW=XW, RT=RT, RTh=RTh, RB=RB, SL=SL, Y=Y, HS=HS, Z=Z, RH=RH, seq=seq, batch=batch))
+        check_lengths(SL, nl, seq, batch)
+        check_state(bool(has_h0), hb, batch)
+        load_state(HS, 0, H0, has_h0, batch)
+        for s in range(seq):
+            if linear_before_reset:
+                for task in T.parallel(D * NB):
+                    fused_step(k, s, task)
+            else:
+                for task in T.parallel(D * NB):
+                    reset_step(k, s, task)
+                for task in T.parallel(D * NB):
+                    candidate_step(k, s, task)
+        store_final(YH, HS, seq % 2, batch)
+
+    return gru
+
+
+def rnn_primfunc(attrs: dict) -> Any:
+    from tvm.script import tirx as T
+
+    sh = _Shape(attrs, 1)
+    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    has_h0 = attrs["has_initial_h"]
+
+    @T.macro
+    def body(k, s, task, b0, rows):
+        acc = T.alloc_buffer((rows, 1, TILE), F32, scope="local")
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                acc[r, 0, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, 0, jj)
+        gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 1)
+        for r in T.unroll(rows):
+            for jj in T.vectorized(TILE):
+                k.HS[(s + 1) % 2, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(acc[r, 0, jj]), task)
+            store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
+
+    @T.macro
+    def finished(k, s, task, b):
+        carry(k.HS, s, task, b, k.Y)
+
+    step = steps(body, finished)
+
+    @T.prim_func
+    def rnn(xw_h: T.handle, rt_h: T.handle, sl_h: T.handle, h0_h: T.handle, y_h: T.handle, yh_h: T.handle):
+        T.func_attr({"tirx.noalias": True})
+        seq = T.int32()
+        batch = T.int32()
+        nl = T.int32()
+        hb = T.int32()
+        XW = T.match_buffer(xw_h, (seq, batch, D * Hp), F32)
+        RT = T.match_buffer(rt_h, (D, NB, H, 1, TILE), F32)
+        SL = T.match_buffer(sl_h, (nl,), "int32")
+        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
+        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
+        YH = T.match_buffer(yh_h, (D, batch, H), F32)
+        HS = T.alloc_buffer((2, D, batch, Hp), F32)
+        k = T.meta_var(Kernel(XW=XW, RT=RT, SL=SL, Y=Y, HS=HS, seq=seq, batch=batch))
+        check_lengths(SL, nl, seq, batch)
+        check_state(bool(has_h0), hb, batch)
+        load_state(HS, 0, H0, has_h0, batch)
+        for s in range(seq):
+            for task in T.parallel(D * NB):
+                step(k, s, task)
+        store_final(YH, HS, seq % 2, batch)
+
+    return rnn
+
+
+def pack_recurrent(weights: Any, gates: int, tile: int) -> Any:
+    """ONNX R [D, gates*H, H] -> RT [D, H/tile (rounded up), H, gates, tile] (numpy, zero-padded)."""
+    import numpy as np
+
+    directions, _, hidden = weights.shape
+    padded = -(-hidden // tile) * tile
+    r = np.zeros((directions, gates, padded, hidden), weights.dtype)
+    r[:, :, :hidden] = weights.reshape(directions, gates, hidden, hidden)
+    return r.reshape(directions, gates, padded // tile, tile, hidden).transpose(0, 2, 4, 1, 3).copy()
+
+
+CELLS = {"LSTM": lstm_primfunc, "GRU": gru_primfunc, "RNN": rnn_primfunc}

@@ -1,0 +1,42 @@
+"""The knobs of the recurrent kernels and their untuned defaults, in one place (pure Python).
+
+Step kernel (schedules/recurrent_cpu.py):
+  tile         hidden units per task: the gate accumulators are gates x tile float32 lanes,
+               vectorized by LLVM in pieces of the target's vector width. Tasks (directions x
+               hidden tiles) are split across the cores; a smaller tile makes more, smaller tasks.
+  rows         batch rows per register block: a block loads each weight vector once for all
+               its rows; rows x gates x tile accumulator lanes must fit the vector registers
+               (16 of AVX-512's 32 zmm as accumulators). A batch of 1 never pays for it.
+  packed       recurrent weights are always pre-packed per tile ([dir, tile, k, gate, lane]) so
+               that each task streams one contiguous block that stays hot in its core's cache.
+Projection GEMM (schedules/recurrent_gemm.py):
+  column_tile  output columns per register tile (a multiple of the vector width)
+  row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
+
+The converter packs weights with these values at import (the target is not known yet, so the
+defaults assume 16 float32 lanes and 2 cores); a tuner passes `knobs(...)` its overrides, and
+they reach the kernels as node attributes.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+
+def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2) -> int:
+    """Hidden units per task: whole vectors, no more than the hidden size needs, and at
+    least one task per core where possible."""
+    tile = min(2 * lanes, -(-hidden // lanes) * lanes)
+    while tile > lanes and directions * -(-hidden // tile) < cores:
+        tile //= 2
+    return tile
+
+
+def step_rows(gates: int, tile: int, lanes: int) -> int:
+    return max(1, min(4, 16 * lanes // (gates * tile)))
+
+
+def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
+    tile = step_tile(hidden, directions, lanes)
+    chosen = {"tile": tile, "rows": step_rows(gates, tile, lanes), "column_tile": 2 * lanes, "row_tile": 8}
+    chosen.update(overrides or {})
+    return chosen

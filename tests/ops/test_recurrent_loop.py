@@ -1,0 +1,67 @@
+"""A recurrence compiles to a hoisted projection GEMM plus one time-loop kernel, with symbolic
+sequence length and batch: one artifact runs any T and batch, and the kernel does not grow with T."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import helper
+
+import support
+from convrnn.compiler.lower import lower_graph
+from convrnn.compiler.target import parse_target
+from convrnn.frontend import import_onnx
+
+
+def gru_model(hidden=8, inputs=5, direction="bidirectional"):
+    rng = np.random.default_rng(0)
+    d = 2 if direction == "bidirectional" else 1
+    node = helper.make_node("GRU", ["X", "W", "R", "B"], ["Y", "Y_h"], hidden_size=hidden, direction=direction)
+    weights = [("W", rng.uniform(-1, 1, (d, 3 * hidden, inputs)).astype(np.float32)),
+               ("R", rng.uniform(-0.3, 0.3, (d, 3 * hidden, hidden)).astype(np.float32)),
+               ("B", rng.uniform(-0.3, 0.3, (d, 6 * hidden)).astype(np.float32))]
+    outputs = [support.tensor_info(name, np.float32, None) for name in ("Y", "Y_h")]
+    return support.make_model([node], [support.tensor_info("X", np.float32, ["seq", "batch", inputs])], outputs,
+                              weights, opset=14)
+
+
+def test_projection_is_hoisted_out_of_the_time_loop():
+    graph = import_onnx(gru_model())
+    assert [node.op for node in graph.nodes if node.op != "Identity"] == ["RecurrentProjection", "GRU"]
+    projection, cell = [node for node in graph.nodes if node.op != "Identity"]
+    assert cell.inputs[0] is projection.outputs[0]
+    assert projection.outputs[0].type.shape == ("seq", "batch", 2 * 3 * 16)  # both directions, padded gates
+
+
+@pytest.mark.parametrize("seq, batch", [(1, 1), (7, 3), (10_000, 1), (2, 6)])
+def test_one_artifact_runs_any_length_and_batch(seq, batch):
+    model = gru_model()
+    x = support.random_input((seq, batch, 5), seed=seq + batch, low=-1, high=1)
+    # The same compiled artifact (cached by model) serves every shape.
+    support.assert_matches_onnxruntime(model, {"X": x})
+
+
+def test_kernels_do_not_depend_on_the_sequence_length():
+    target = parse_target("cpu")
+    scripts = []
+    for seq in (10, 1000):
+        graph = import_onnx(gru_model(), input_shapes={"X": [seq, 1, 5]})
+        functions, _ = lower_graph(graph, target)
+        scripts.append(sorted(f.script() for f in functions.values()))
+    assert scripts[0] == scripts[1]
+    assert any("for s in range(seq)" in script for script in scripts[0])
+
+
+@pytest.mark.parametrize("overrides", [{"tile": 16, "rows": 1}, {"tile": 32, "rows": 3},
+                                       {"column_tile": 16, "row_tile": 3}])
+def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
+    import convrnn.frontend.ops.recurrent as converter
+    from convrnn.compiler import compile_model
+    from convrnn.runtime import load
+    from convrnn.schedules import recurrent_knobs
+
+    monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, overrides))
+    model = gru_model(hidden=40)
+    x = support.random_input((4, 7, 5), seed=2, low=-1, high=1)  # 7 rows: blocks and a remainder
+    got = load(compile_model(model, tmp_path / "artifact")).run(X=x)  # not cached: the knobs differ
+    for ours, want in zip(got, support.run_onnxruntime(model, {"X": x})):
+        np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-5)
