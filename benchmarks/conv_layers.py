@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -18,6 +17,8 @@ import time
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from timing import time_in_blocks
 
 # name: (in_channels, size, out_channels, kernel, stride, pad)
 RESNET18_CONVS = {
@@ -64,19 +65,6 @@ def dense_model(m, k, n):
     return _model(node, [x], [y], inits), {"X": rng.standard_normal((m, k)).astype("float32")}, 2 * m * k * n
 
 
-def _time_blocks(runners, blocks, runs):
-    times = {name: [] for name in runners}
-    for _ in range(blocks):
-        for name, run in runners.items():
-            time.sleep(0.05)  # let the other system's spinning threads go idle
-            run()  # warm this system's thread pool
-            for _ in range(runs):
-                start = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def measure(name, model, feeds, flops, threads, blocks, runs, workdir):
     import onnxruntime as ort
 
@@ -91,11 +79,11 @@ def measure(name, model, feeds, flops, threads, blocks, runs, workdir):
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     ours, theirs = compiled.run(**feeds)[0], session.run(None, feeds)[0]
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)
-    medians = _time_blocks({"convrnn": lambda: compiled.run(**feeds),
-                            "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
-    gflops = {k: flops / v / 1e9 for k, v in medians.items()}
-    print(f"{name:22s} convrnn {medians['convrnn'] * 1e3:8.3f} ms {gflops['convrnn']:7.1f} GFLOP/s | "
-          f"onnxruntime {medians['onnxruntime'] * 1e3:8.3f} ms {gflops['onnxruntime']:7.1f} GFLOP/s | "
+    medians = time_in_blocks({"convrnn": lambda: compiled.run(**feeds),
+                              "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
+    gflops = {k: flops / v / 1e6 for k, v in medians.items()}
+    print(f"{name:22s} convrnn {medians['convrnn']:8.3f} ms {gflops['convrnn']:7.1f} GFLOP/s | "
+          f"onnxruntime {medians['onnxruntime']:8.3f} ms {gflops['onnxruntime']:7.1f} GFLOP/s | "
           f"ratio {medians['convrnn'] / medians['onnxruntime']:5.2f}x", flush=True)
 
 

@@ -11,7 +11,7 @@ Every system gets the same thread count: TVM_NUM_THREADS (set here before TVM is
 onnxruntime's intra_op_num_threads, torch.set_num_threads, OpenVINO's INFERENCE_NUM_THREADS
 (with the f32 precision hint: on AVX-512 BF16 CPUs it otherwise computes in bf16). Every
 output of every system is checked against onnxruntime's before timing; timing reuses
-benchmarks/run.py's `time_in_blocks` (blocks of runs per system taken in alternation, median
+benchmarks/timing.py's `time_in_blocks` (blocks of runs per system taken in alternation, median
 of all runs). convrnn compiles each model once with its axes symbolic, as a user would; where
 that fails the row says why and, if the model compiles with its input shape pinned, that
 artifact is timed instead and the row is marked "pinned".
@@ -164,7 +164,7 @@ def agree(got: list, want: list) -> bool:
 
 
 def benchmark(name: str, systems: list[str], work: Path, args) -> list[dict]:
-    from run import time_in_blocks  # benchmarks/run.py: blocks in alternation, median of all runs
+    from timing import time_in_blocks  # blocks in alternation, median of all runs
     import make_recurrent_models as makers
 
     module, input_name, x, outputs, axes, example = build(name)

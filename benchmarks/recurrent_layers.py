@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from conv_layers import _time_blocks
+from timing import time_in_blocks
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # name: (op, hidden, inputs, seq, batch, direction)
@@ -60,9 +60,9 @@ def measure(name, op, hidden, inputs, seq, batch, direction, threads, blocks, ru
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     for ours, theirs in zip(compiled.run(**feeds), session.run(None, feeds)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
-    medians = _time_blocks({"convrnn": lambda: compiled.run(**feeds),
-                            "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
-    print(f"{name:20s} convrnn {medians['convrnn'] * 1e3:8.3f} ms | onnxruntime {medians['onnxruntime'] * 1e3:8.3f} ms"
+    medians = time_in_blocks({"convrnn": lambda: compiled.run(**feeds),
+                              "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
+    print(f"{name:20s} convrnn {medians['convrnn']:8.3f} ms | onnxruntime {medians['onnxruntime']:8.3f} ms"
           f" | onnxruntime / convrnn {medians['onnxruntime'] / medians['convrnn']:5.2f}x", flush=True)
 
 

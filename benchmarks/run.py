@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import time_in_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -34,7 +35,6 @@ MODELS = {
     "audio_cnn": ("audio_cnn.onnx", (1, 40, 100), "audio_cnn"),
 }
 RTOL, ATOL = 1e-3, 1e-4
-SLOW_RUN_S = 0.5
 
 
 def torch_model(entry: str):
@@ -134,26 +134,6 @@ def available_systems() -> dict:
             continue
         systems[name] = runner
     return systems
-
-
-def time_in_blocks(runners: dict, blocks: int, runs: int) -> dict[str, float]:
-    """Median milliseconds per run, blocks of `runs` calls per system taken in alternation.
-
-    A system slower than SLOW_RUN_S per call (TVM's untuned build) gets one call per block."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    calls = {}
-    for name, run in runners.items():
-        start = time.perf_counter()
-        run()
-        calls[name] = 1 if time.perf_counter() - start > SLOW_RUN_S else runs
-    for block in range(blocks + 1):  # block 0 warms every system up and is not counted
-        for name, run in runners.items():
-            for _ in range(calls[name]):
-                start = time.perf_counter()
-                run()
-                if block:
-                    times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
 
 
 def benchmark(name: str, systems: dict, work: Path, args) -> list[tuple]:
