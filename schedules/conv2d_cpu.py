@@ -9,6 +9,11 @@ Two register-blocked forms, chosen by `conv_knobs`:
 Either way the reduction loops run outside the tile, the tile stays in registers, the outer
 loops (batch, channel tiles, rows, width tiles) are fused and run in parallel, and the
 padding and weight-packing stages are separate parallel loops.
+
+A symbolic output width (the time axis of a sequence model) is never split by more than 1:
+TVM 0.27 cannot lower a guarded register tile over a symbolic extent (see dense_cpu.py), so
+"oc_vector" computes one position at a time (vectorized over output channels) and
+"ow_vector" (no channel block) one scalar position at a time.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ from convrnn.schedules.epilogue import inline_epilogue
 from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, schedule_rows, tile_reduction,
                                       vector_tile, with_knobs)
 
+# The length assumed for a symbolic (time) axis when weighing the weight against the input.
+SYMBOLIC_LENGTH = 256
+
 
 def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: int, packed_block: int = 0,
                weight_elements: int = 0, input_elements: int = 0) -> dict[str, Any]:
@@ -34,6 +42,10 @@ def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: i
     """
     channels_outer = weight_elements >= input_elements
     block = packed_block or weight_block(out_channels // group)
+    if out_width is None:
+        if not block:
+            return {"template": "ow_vector", "ow_tile": 1, "channels_outer": channels_outer}
+        return {"template": "oc_vector", "oc_tile": block, "ow_tile": 1, "channels_outer": channels_outer}
     if not block:
         return {"template": "ow_vector", "ow_tile": vector_tile(out_width, lanes, 2 * lanes),
                 "channels_outer": channels_outer}
@@ -58,7 +70,7 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     out_channels, spatial, window = extents[1], extents[2:2 + rank], extents[3 + rank:]
     weight_elements = out_channels * extents[2 + rank] * math.prod(window)
     input_elements = extents[2 + rank] * attrs["group"] * math.prod(
-        size * stride for size, stride in zip(spatial, attrs["strides"]))
+        (SYMBOLIC_LENGTH if size is None else size) * stride for size, stride in zip(spatial, attrs["strides"]))
     knobs = with_knobs(conv_knobs(out_channels, attrs["group"], spatial[-1], lanes, attrs.get("weight_block", 0),
                                   weight_elements, input_elements), attrs)
     factors = [None] * (2 + rank)

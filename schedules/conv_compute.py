@@ -15,6 +15,12 @@ from convrnn.schedules.conv_layout import weight_block
 from convrnn.schedules.epilogue import apply_epilogue
 
 
+def static_or_expr(dim: Any) -> Any:
+    """An int for a constant extent, the expression itself for a symbolic one."""
+    value = getattr(dim, "value", dim)
+    return value if isinstance(value, int) else dim
+
+
 def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
               fill: Any = None) -> Any:
     """Pad the spatial axes with `fill` (default zero; negative pads crop); `interior` inserts
@@ -25,7 +31,7 @@ def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequ
     steps = list(interior) or [1] * rank
     if not any(begins) and not any(ends) and all(s == 1 for s in steps):
         return x
-    spatial = [int(d) for d in x.shape[2:]]
+    spatial = [static_or_expr(d) for d in x.shape[2:]]
     shape = list(x.shape[:2]) + [b + (d - 1) * s + 1 + e for b, d, s, e in zip(begins, spatial, steps, ends)]
 
     def value(n, c, *pos):

@@ -1,28 +1,47 @@
 """Sliding-window arithmetic shared by Conv, ConvTranspose and the pools (no TVM).
 
 Pads are in ONNX order: all begins, then all ends (``[h_begin, w_begin, h_end, w_end]``).
-Spatial dims must be static: a window over a symbolic length needs symbolic arithmetic.
+Spatial dims are static, except that Conv and the window pools accept a symbolic (named)
+LAST spatial dim (the time axis of speech/text models) when the window keeps its length
+there: stride 1 and pads_begin + pads_end == dilation * (kernel - 1) (the IR has no
+arithmetic on named dims, so the output dim is the input's name).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from convrnn.compiler.ir import Dim
 
 
-def static_spatial(shape: Sequence[Dim], what: str) -> list[int]:
-    """The spatial dims (axes 2..) of an NC... shape, which must all be ints."""
+# Ops whose last spatial dim may be symbolic (see the module docstring).
+SYMBOLIC_LAST_OPS = ("Conv", "MaxPool", "AveragePool")
+
+
+def static_spatial(shape: Sequence[Dim], what: str, symbolic_last: Optional[bool] = None) -> list[Dim]:
+    """The spatial dims (axes 2..) of an NC... shape: all ints, except the last one may be a
+    name when `symbolic_last` (default: `what` is one of SYMBOLIC_LAST_OPS)."""
+    if symbolic_last is None:
+        symbolic_last = what in SYMBOLIC_LAST_OPS
     spatial = list(shape[2:])
-    for dim in spatial:
-        if isinstance(dim, str):
-            raise ValueError(f"{what}: symbolic spatial dim {dim!r} is not supported (only batch may be symbolic)")
+    for axis, dim in enumerate(spatial):
+        if isinstance(dim, str) and not (symbolic_last and axis == len(spatial) - 1):
+            allowed = "batch and the last spatial dim" if symbolic_last else "only batch"
+            raise ValueError(f"{what}: symbolic spatial dim {dim!r} is not supported ({allowed} may be symbolic)")
     return spatial
 
 
-def window_output_dim(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
-                      dilation: int, ceil_mode: bool = False) -> int:
+def window_output_dim(size: Dim, kernel: int, stride: int, pad_begin: int, pad_end: int,
+                      dilation: int, ceil_mode: bool = False) -> Dim:
     """Output length of a window sliding over one axis; in ceil mode a last partial window
-    counts only if it starts inside the input or the begin padding (onnxruntime's rule)."""
+    counts only if it starts inside the input or the begin padding (onnxruntime's rule).
+    A symbolic `size` is kept only by a length-preserving window (stride 1, 'same' pads)."""
+    if isinstance(size, str):
+        if stride != 1 or pad_begin + pad_end != dilation * (kernel - 1):
+            raise ValueError(
+                f"a window (kernel {kernel}, stride {stride}, dilation {dilation}, pads ({pad_begin}, {pad_end})) "
+                f"over the symbolic dim {size!r} would change its length, which is not supported: over a "
+                f"symbolic dim only stride 1 with pads_begin + pads_end == dilation * (kernel - 1) is")
+        return size
     span = dilation * (kernel - 1) + 1
     room = size + pad_begin + pad_end - span
     if room < 0:
@@ -33,7 +52,7 @@ def window_output_dim(size: int, kernel: int, stride: int, pad_begin: int, pad_e
     return out
 
 
-def auto_pads(auto_pad: str, sizes: Sequence[int], kernels: Sequence[int], strides: Sequence[int],
+def auto_pads(auto_pad: str, sizes: Sequence[Dim], kernels: Sequence[int], strides: Sequence[int],
               dilations: Sequence[int], explicit: Sequence[int]) -> list[int]:
     """Explicit pads for an ONNX auto_pad mode (NOTSET keeps `explicit`)."""
     rank = len(sizes)
@@ -46,7 +65,13 @@ def auto_pads(auto_pad: str, sizes: Sequence[int], kernels: Sequence[int], strid
     begins, ends = [], []
     for size, kernel, stride, dilation in zip(sizes, kernels, strides, dilations):
         span = dilation * (kernel - 1) + 1
-        total = max((-(-size // stride) - 1) * stride + span - size, 0)
+        if isinstance(size, str):
+            if stride != 1:
+                raise ValueError(f"auto_pad={auto_pad} with stride {stride} over the symbolic dim {size!r} "
+                                 "is not supported (only stride 1 is)")
+            total = span - 1
+        else:
+            total = max((-(-size // stride) - 1) * stride + span - size, 0)
         small, large = total // 2, total - total // 2
         begins.append(small if auto_pad == "SAME_UPPER" else large)
         ends.append(large if auto_pad == "SAME_UPPER" else small)

@@ -2,8 +2,22 @@
 
 ONNX clamps out-of-range starts and ends (INT64_MAX means "to the end"); the IR op gets
 in-range starts and exact output sizes for every axis.
+
+A symbolic axis (length N unknown until run time) can be sliced only where the output length
+is an int or N itself, since IR dims are ints or names:
+  * the whole axis, forwards (start 0, end "past the end", step 1) or reversed (start -1,
+    end "before the beginning", step -1): length N;
+  * a window whose start and end both count from the same side of the axis, e.g. start -k,
+    end INT64_MAX (the last k steps), or start a >= 0, end a + k: a fixed length.
+A fixed window is exact when N is at least as long as the window reaches (the converter
+assumes so: the IR has no expression for ONNX's shorter, clamped result); on a shorter axis
+the kernel clamps its reads into the axis, so it never reads out of bounds, but the result
+is then not ONNX's. The IR start of a window counted from the end is negative: N + start.
 """
 from convrnn.frontend.registry import converter
+
+# Bounds at least this large stand for "past either end" (exporters write INT32/INT64 MAX/MIN).
+_HUGE = 2**31 - 1
 
 
 def _clamped_range(dim, start, end, step):
@@ -17,6 +31,34 @@ def _clamped_range(dim, start, end, step):
         return start, max(0, -(-(end - start) // step))
     start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
     return start, max(0, -(-(start - end) // -step))
+
+
+def _position(bound, step, is_start):
+    """A bound on an axis of unknown length N as (from_end, offset): index offset, or N + offset,
+    after ONNX's clamping of huge bounds (assuming N exceeds every small bound)."""
+    if bound >= _HUGE:  # clamped to N (step > 0) or N - 1 (step < 0)
+        return True, 0 if step > 0 else -1
+    if bound <= -_HUGE:  # clamped to 0, or to -1 for an end with step < 0
+        return False, -1 if (step < 0 and not is_start) else 0
+    return bound < 0, bound
+
+
+def _symbolic_range(ctx, dim, axis, start, end, step):
+    """(IR start, output dim) of a slice of the symbolic axis `axis` of length `dim`."""
+    s_end, s_off = _position(start, step, True)
+    e_end, e_off = _position(end, step, False)
+    if s_end == e_end:  # both count from the same side: a fixed length
+        count = max(0, -(-(e_off - s_off) // step)) if step > 0 else max(0, -(-(s_off - e_off) // -step))
+        if count == 0:
+            raise ctx.unsupported(f"empty slice of symbolic dim {dim!r} (axis {axis})")
+        return s_off, count
+    if step == 1 and (s_end, s_off, e_end, e_off) == (False, 0, True, 0):
+        return 0, dim  # the whole axis
+    if step == -1 and (s_end, s_off, e_end, e_off) == (True, -1, False, -1):
+        return -1, dim  # the whole axis, reversed
+    raise ctx.unsupported(
+        f"slicing symbolic dim {dim!r} (axis {axis}) with start {start}, end {end}, step {step}: "
+        f"the output length depends on {dim!r} other than as the whole axis; fix it with input_shapes")
 
 
 def _slice(ctx, starts, ends, axes, steps):
@@ -35,14 +77,13 @@ def _slice(ctx, starts, ends, axes, steps):
         axis %= rank
         dim = shape[axis]
         if isinstance(dim, str):
-            if start == 0 and step == 1 and end >= 2**31 - 1:
-                continue  # the whole symbolic axis
-            raise ctx.unsupported(f"slicing symbolic dim {dim!r}")
-        first[axis], sizes[axis] = _clamped_range(dim, int(start), int(end), int(step))
+            first[axis], sizes[axis] = _symbolic_range(ctx, dim, axis, int(start), int(end), int(step))
+        else:
+            first[axis], sizes[axis] = _clamped_range(dim, int(start), int(end), int(step))
         step_of[axis] = int(step)
     if 0 in sizes:
         raise ctx.unsupported(f"empty slice (output shape {sizes})")
-    if list(sizes) == list(shape) and all(s == 1 for s in step_of):
+    if list(sizes) == list(shape) and all(s == 1 for s in step_of) and not any(first):
         return [x]
     return ctx.emit("Slice", [x], {"starts": first, "steps": step_of, "sizes": sizes})
 

@@ -18,8 +18,9 @@ def weight_out_channels(w: TensorType, block: int) -> int:
 
 
 def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: int, in_per_group: int,
-                        negative_pads: bool = False) -> list[int]:
-    """Checks shared with ConvTranspose; returns the static spatial dims of X."""
+                        negative_pads: bool = False, symbolic_last: bool = False) -> list:
+    """Checks shared with ConvTranspose; returns the spatial dims of X (static, except the
+    last may be a name when `symbolic_last`)."""
     rank = len(attrs["kernel_shape"])
     if rank not in (1, 2):
         raise ValueError(f"{rank}-d convolution is not supported (1-d and 2-d are)")
@@ -34,7 +35,13 @@ def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: in
         raise ValueError("X, W and B must have one dtype")
     if b is not None and tuple(b.shape) != (out_channels,):
         raise ValueError(f"bias of shape {b.shape} for {out_channels} output channels")
-    return static_spatial(x.shape, "Conv")
+    return static_spatial(x.shape, "Conv", symbolic_last=symbolic_last)
+
+
+def same_symbolic(out_spatial, in_spatial) -> list:
+    """The output's spatial extents for TE: a named output dim is the input's (a window keeps
+    the length of a symbolic axis, see window.py), so it takes the input's variable."""
+    return [given if isinstance(out, str) else out for out, given in zip(out_spatial, in_spatial)]
 
 
 @register
@@ -50,7 +57,7 @@ class Conv(OpDef):
         expected = (w.shape[0], x.shape[1] // max(attrs["group"], 1), *kernel) + ((block,) if block else ())
         if tuple(w.shape) != expected:
             raise ValueError(f"weight shape {w.shape} does not match kernel {kernel} (expected {expected})")
-        sizes = check_conv_operands(x, w, b, attrs, out_channels, w.shape[1])
+        sizes = check_conv_operands(x, w, b, attrs, out_channels, w.shape[1], symbolic_last=True)
         rank = len(kernel)
         pads = attrs["pads"]
         spatial = [window_output_dim(size, k, s, pads[i], pads[i + rank], d)
@@ -65,7 +72,7 @@ class Conv(OpDef):
         x, w, b = (list(inputs) + [None])[:3]
         rank = len(attrs["kernel_shape"])
         padded = pad_input(x, attrs["pads"][:rank], attrs["pads"][rank:])
-        out_shape = [x.shape[0], *outputs[0].shape[1:]]
+        out_shape = [x.shape[0], outputs[0].shape[1], *same_symbolic(outputs[0].shape[2:], x.shape[2:])]
         return [conv_compute(padded, w, b, attrs, out_shape, extras=inputs[3:])]
 
     def schedule(self, sch, target, attrs):

@@ -30,17 +30,20 @@ class _WindowPool(OpDef):
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te
         from convrnn.schedules.conv_compute import pad_input
+        from convrnn.schedules.ops.conv import same_symbolic
 
         (x,) = inputs
         rank = len(attrs["kernel_shape"])
         pads, strides, dilations = attrs["pads"], attrs["strides"], attrs["dilations"]
-        # Pad exactly as far as the last window reaches (past the end pad in ceil mode).
-        ends = [(o - 1) * s + d * (k - 1) + 1 - size - b
-                for o, s, d, k, size, b in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
-                                               [int(v) for v in x.shape[2:]], pads)]
+        # Pad exactly as far as the last window reaches (past the end pad in ceil mode); a
+        # symbolic axis keeps its length (window.py), so its last window ends at the end pad.
+        ends = [e if isinstance(o, str) else (o - 1) * s + d * (k - 1) + 1 - int(size) - b
+                for o, s, d, k, size, b, e in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
+                                                  x.shape[2:], pads, pads[rank:])]
         padded = pad_input(x, pads[:rank], [max(e, 0) for e in ends], fill=self.fill(x.dtype))
+        out_spatial = same_symbolic(outputs[0].shape[2:], x.shape[2:])
         taps = [te.reduce_axis((0, k), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
-        pool = te.compute([x.shape[0], *outputs[0].shape[1:]], lambda n, c, *pos: self.reduce(
+        pool = te.compute([x.shape[0], outputs[0].shape[1], *out_spatial], lambda n, c, *pos: self.reduce(
             padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)])], taps),
             name="pool")
         return [self.finish(pool, x, attrs)]
@@ -97,10 +100,11 @@ class AveragePool(_WindowPool):
 
     def finish(self, pool, x, attrs):
         from convrnn.compiler.tvm_adapter import te, tirx
+        from convrnn.schedules.conv_compute import static_or_expr
 
         rank = len(attrs["kernel_shape"])
         pads = attrs["pads"]
-        sizes = [int(v) for v in x.shape[2:]]
+        sizes = [static_or_expr(v) for v in x.shape[2:]]
         include_pad = attrs["count_include_pad"]
 
         def taps_inside(axis, position):

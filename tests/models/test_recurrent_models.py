@@ -77,8 +77,15 @@ def test_exports_hold_what_exporters_emit_around_recurrences():
     assert "bidirectional" in directions
 
 
+# Known gaps, each a strict xfail: the suite goes red when one starts passing.
+KNOWN_GAPS = {
+    "crnn": "its MaxPool halves the symbolic frame count; the IR has no derived dims (frames//2) yet",
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[n]))
+                                  if n in KNOWN_GAPS else n for n in MODELS])
 def test_matches_onnxruntime_at_several_batch_and_sequence_sizes(name):
     model = load(name)
     compiled = support.compile_cached(model)

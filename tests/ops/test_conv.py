@@ -98,6 +98,53 @@ def test_conv_rejects_symbolic_spatial_dims():
         support.compile_cached(model)
 
 
+def symbolic_time_conv(x_names, w_shape, relu=True, **attrs):
+    """Conv (+ bias, + Relu that fuse_conv_epilogue fuses) over an input whose last dim is a name."""
+    rng = np.random.default_rng(5)
+    inits = [("W", (rng.standard_normal(w_shape) * 0.3).astype("float32")),
+             ("B", rng.standard_normal(w_shape[0]).astype("float32"))]
+    nodes = [helper.make_node("Conv", ["X", "W", "B"], ["C" if relu else "Y"], **attrs)]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["C"], ["Y"]))
+    return support.make_model(nodes, [support.tensor_info("X", "float32", x_names)],
+                              [support.tensor_info("Y", "float32", None)], inits)
+
+
+SYMBOLIC_TIME_CASES = {
+    # name: (input dims, weight shape, attrs, the concrete non-time dims)
+    "conv1d_k3_pad1": (["N", 64, "seq"], (32, 64, 3), dict(pads=[1, 1])),
+    "conv1d_k4_same_upper": (["N", 8, "seq"], (16, 8, 4), dict(auto_pad="SAME_UPPER")),
+    "conv1d_k3_dilation2_pad2": (["N", 8, "seq"], (16, 8, 3), dict(dilations=[2], pads=[2, 2])),
+    "conv1d_odd_channels": (["N", 5, "seq"], (3, 5, 3), dict(pads=[1, 1])),
+    "conv2d_3x3_pad1_crnn": (["N", 1, 8, "frames"], (16, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
+    "conv2d_stride2_rows_only": (["N", 8, 9, "frames"], (16, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 1])),
+    "conv2d_depthwise": (["N", 8, 6, "frames"], (8, 1, 3, 3), dict(pads=[1, 1, 1, 1], group=8)),
+}
+
+
+@pytest.mark.parametrize("name", SYMBOLIC_TIME_CASES)
+def test_conv_symbolic_time_axis(name):
+    """One compiled artifact (compile_cached keys on the model) serves two lengths."""
+    names, w_shape, attrs = SYMBOLIC_TIME_CASES[name]
+    model = symbolic_time_conv(names, w_shape, **attrs)
+    for batch, length in ((2, 7), (1, 19)):
+        shape = [batch, *names[1:-1], length]
+        support.assert_matches_onnxruntime(model, {"X": support.random_input(shape, seed=length)},
+                                           rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs", [dict(pads=[0, 0]), dict(pads=[1, 1], strides=[2]), dict(pads=[2, 0, 0, 0])],
+                         ids=str)
+def test_conv_symbolic_time_axis_must_keep_its_length(attrs):
+    from convrnn.compiler.errors import ConvrnnError
+
+    rank = len(attrs["pads"]) // 2
+    names = ["N", 4, *([6] * (rank - 1)), "seq"]
+    model = symbolic_time_conv(names, (8, 4, *[3] * rank), relu=False, **attrs)
+    with pytest.raises(ConvrnnError, match="symbolic dim 'seq' would change its length"):
+        support.compile_cached(model)
+
+
 def test_small_cnn_block_with_symbolic_batch():
     """Conv -> BatchNormalization -> Relu -> MaxPool -> Conv (depthwise) -> GlobalAveragePool."""
     rng = np.random.default_rng(12)

@@ -176,6 +176,49 @@ def test_slice_symbolic_batch_kept_whole():
     _check(model, [{"x": (b, 8)} for b in (1, 3)])
 
 
+# Slices of the symbolic axis "seq" (axis 1) whose output length is expressible: (starts, ends,
+# axes, steps); each runs at two sequence lengths through one compiled artifact.
+SYMBOLIC_SLICES = [
+    ([-INT64_MAX, 1], [INT64_MAX, 3], [1, 2], None),  # (a) the whole axis (kernel from the axis-2 slice)
+    ([0, 0], [2**31 - 1, 2], [1, 2], [1, 1]),  # (a) with an INT32_MAX end
+    ([-1], [INT64_MAX], [1], None),  # (b) the last step (tf2onnx's Keras LSTM)
+    ([-3], [2**31 - 1], [1], None),  # (b) the last 3 steps
+    ([-4], [-1], [1], None),  # (b) a window counted from the end
+    ([-5], [INT64_MAX], [1], [2]),  # (b) strided from the end
+    ([1], [4], [1], None),  # (c) a window from the start
+    ([0], [5], [-2], [2]),  # (c) strided, negative axis
+    ([-1], [-INT64_MAX], [1], [-1]),  # (d) the whole axis reversed
+    ([INT64_MAX, 2], [-INT64_MAX, 0], [1, 2], [-1, -1]),  # (d) with an INT64_MAX start, and a fixed axis
+    ([-2], [-5], [1], [-1]),  # a reversed window counted from the end
+]
+
+
+@pytest.mark.parametrize("starts,ends,axes,steps", SYMBOLIC_SLICES, ids=str)
+def test_slice_symbolic_axis(starts, ends, axes, steps):
+    inits = [("starts", starts), ("ends", ends), ("axes", axes)] + ([("steps", steps)] if steps else [])
+    node = helper.make_node("Slice", ["x"] + [n for n, _ in inits], ["s"])
+    nodes = [node, helper.make_node("Identity", ["s"], ["out"])]
+    model = _model(nodes, [("x", ["batch", "seq", 4])], initializers=inits, opset=13)
+    _check(model, [{"x": (2, 5, 4)}, {"x": (1, 9, 4)}])
+
+
+@pytest.mark.parametrize("starts,ends,steps", [([1], [INT64_MAX], None), ([-3], [2], None),
+                                               ([-1], [-INT64_MAX], [-2]), ([0], [-1], None)], ids=str)
+def test_slice_symbolic_axis_of_symbolic_length_is_unsupported(starts, ends, steps):
+    inits = [("starts", starts), ("ends", ends), ("axes", [1])] + ([("steps", steps)] if steps else [])
+    node = helper.make_node("Slice", ["x"] + [n for n, _ in inits], ["out"])
+    model = _model([node], [("x", ["batch", "seq", 4])], initializers=inits, opset=13)
+    with pytest.raises(UnsupportedError, match=r"symbolic dim 'seq' \(axis 1\)"):
+        run_convrnn(model, {"x": random_input((2, 5, 4))})
+
+
+def test_empty_slice_of_symbolic_axis_is_unsupported():
+    node = helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["out"])
+    model = _model([node], [("x", ["batch", "seq"])], initializers=[("starts", [-2]), ("ends", [-3]), ("axes", [1])])
+    with pytest.raises(UnsupportedError, match=r"empty slice of symbolic dim 'seq' \(axis 1\)"):
+        run_convrnn(model, {"x": random_input((2, 5))})
+
+
 @pytest.mark.parametrize("axis", [0, 1, -1])
 @pytest.mark.parametrize("indices", [np.array([0, -1, 2, 1]), np.array([[1, -2], [0, 0]])], ids=["vector", "matrix"])
 def test_gather(axis, indices):

@@ -79,3 +79,41 @@ def test_max_pool_indices_output_is_unsupported():
                                [support.tensor_info("Y", "float32", None), support.tensor_info("I", "int64", None)])
     with pytest.raises(UnsupportedError, match="Indices"):
         support.compile_cached(model)
+
+
+SYMBOLIC_TIME_WINDOWS = {
+    "crnn_2x1_s2x1": ([16, 8], dict(kernel_shape=[2, 1], strides=[2, 1])),
+    "3x3_pad1": ([3, 7], dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1])),
+    "ceil_rows_only": ([3, 7], dict(kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 0, 1], ceil_mode=1)),
+    "1d_k3_pad1": ([16], dict(kernel_shape=[3], pads=[1, 1])),
+    "1d_same_upper": ([4], dict(kernel_shape=[4], auto_pad="SAME_UPPER")),
+}
+
+
+@pytest.mark.parametrize("window", SYMBOLIC_TIME_WINDOWS)
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pool_symbolic_time_axis(op, window):
+    """A symbolic last dim kept by the window; one compiled artifact serves two lengths."""
+    dims, attrs = SYMBOLIC_TIME_WINDOWS[window]
+    node = helper.make_node(op, ["X"], ["Y"], **attrs)
+    model = support.make_model([node], [support.tensor_info("X", "float32", ["N", *dims, "T"])],
+                               [support.tensor_info("Y", "float32", None)])
+    for batch, length in ((2, 5), (1, 14)):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input((batch, *dims, length), seed=length)})
+
+
+def test_average_pool_count_include_pad_symbolic_time_axis():
+    node = helper.make_node("AveragePool", ["X"], ["Y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)
+    model = support.make_model([node], [support.tensor_info("X", "float32", [1, 3, 5, "T"])],
+                               [support.tensor_info("Y", "float32", None)])
+    for length in (4, 9):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input((1, 3, 5, length), seed=length)})
+
+
+def test_pool_stride_over_symbolic_time_axis_is_rejected():
+    from convrnn.compiler.errors import ConvrnnError
+
+    model, _ = pool_case("MaxPool", (1, 3, 6, 6), kernel_shape=[2, 2], strides=[2, 2])
+    model.graph.input[0].type.tensor_type.shape.dim[3].dim_param = "T"
+    with pytest.raises(ConvrnnError, match="symbolic dim 'T' would change its length"):
+        support.compile_cached(model)
