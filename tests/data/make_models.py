@@ -100,16 +100,21 @@ def small_cnn(num_classes: int = 10) -> nn.Module:
                          nn.Flatten(), nn.Linear(64, num_classes))
 
 
-def instantiate(build, seed: int) -> nn.Module:
-    """The model with random but fixed weights and BatchNorm statistics, in eval mode."""
-    torch.manual_seed(seed)
-    model = build()
+def randomize_batch_norm(model: nn.Module) -> None:
+    """Random but plausible BatchNorm parameters and statistics (fresh ones are the identity)."""
     for module in model.modules():
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.uniform_(module.weight, 0.5, 1.5)
             nn.init.uniform_(module.bias, -0.2, 0.2)
             module.running_mean.uniform_(-0.2, 0.2)
             module.running_var.uniform_(0.5, 1.5)
+
+
+def instantiate(build, seed: int) -> nn.Module:
+    """The model with random but fixed weights and BatchNorm statistics, in eval mode."""
+    torch.manual_seed(seed)
+    model = build()
+    randomize_batch_norm(model)
     return model.eval()
 
 

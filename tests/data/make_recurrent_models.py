@@ -168,15 +168,12 @@ DYNAMO_MODELS = ["gru_stacked_bidirectional", "lstm_tagger"]
 
 def instantiate(builder, seed: int):
     """(module in eval mode with fixed random weights and BatchNorm statistics, example, names...)."""
-    torch, nn = _torch()
+    from make_models import randomize_batch_norm  # tests/data/make_models.py, beside this file
+
+    torch, _ = _torch()
     torch.manual_seed(seed)
     module, example, inputs, outputs, axes = builder()
-    for sub in module.modules():
-        if isinstance(sub, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.uniform_(sub.weight, 0.5, 1.5)
-            nn.init.uniform_(sub.bias, -0.2, 0.2)
-            sub.running_mean.uniform_(-0.2, 0.2)
-            sub.running_var.uniform_(0.5, 1.5)
+    randomize_batch_norm(module)
     return module.eval(), example, inputs, outputs, axes
 
 
