@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import time_in_blocks
+from timing import against_onnxruntime
 
 # name: (in_channels, size, out_channels, kernel, stride, pad)
 RESNET18_CONVS = {
@@ -66,21 +66,7 @@ def dense_model(m, k, n):
 
 
 def measure(name, model, feeds, flops, threads, blocks, runs, workdir):
-    import onnxruntime as ort
-
-    from convrnn.compiler import compile_model
-    from convrnn.runtime import load
-
-    path = os.path.join(workdir, name)
-    compile_model(model, path)
-    compiled = load(path)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    ours, theirs = compiled.run(**feeds)[0], session.run(None, feeds)[0]
-    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-3)
-    medians = time_in_blocks({"convrnn": lambda: compiled.run(**feeds),
-                              "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
+    medians = against_onnxruntime(model, feeds, threads, blocks, runs, os.path.join(workdir, name), atol=1e-3)
     gflops = {k: flops / v / 1e6 for k, v in medians.items()}
     print(f"{name:22s} convrnn {medians['convrnn']:8.3f} ms {gflops['convrnn']:7.1f} GFLOP/s | "
           f"onnxruntime {medians['onnxruntime']:8.3f} ms {gflops['onnxruntime']:7.1f} GFLOP/s | "

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import time_in_blocks
+from timing import against_onnxruntime
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # name: (op, hidden, inputs, seq, batch, direction)
@@ -47,21 +47,9 @@ def layer_model(op, hidden, inputs, direction):
 
 
 def measure(name, op, hidden, inputs, seq, batch, direction, threads, blocks, runs, workdir):
-    import onnxruntime as ort
-
-    from convrnn.compiler import compile_model
-    from convrnn.runtime import load
-
     model = layer_model(op, hidden, inputs, direction)
     feeds = {"X": np.random.default_rng(1).uniform(-1, 1, (seq, batch, inputs)).astype("float32")}
-    compiled = load(compile_model(model, os.path.join(workdir, name)))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    for ours, theirs in zip(compiled.run(**feeds), session.run(None, feeds)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
-    medians = time_in_blocks({"convrnn": lambda: compiled.run(**feeds),
-                              "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
+    medians = against_onnxruntime(model, feeds, threads, blocks, runs, os.path.join(workdir, name))
     print(f"{name:20s} convrnn {medians['convrnn']:8.3f} ms | onnxruntime {medians['onnxruntime']:8.3f} ms"
           f" | onnxruntime / convrnn {medians['onnxruntime'] / medians['convrnn']:5.2f}x", flush=True)
 
