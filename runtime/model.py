@@ -85,12 +85,12 @@ class CompiledModel:
     # --- inputs -----------------------------------------------------------------------------
     def _gather_inputs(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[np.ndarray]:
         known = {spec.name for spec in self.inputs}
-        expected = ", ".join(str(spec) for spec in self.inputs)
         if len(args) > len(self.inputs):
-            raise InputError(f"got {len(args)} positional inputs, the model takes {len(self.inputs)} ({expected})")
+            raise InputError(f"got {len(args)} positional inputs, the model takes {len(self.inputs)} "
+                             f"({self._describe_inputs()})")
         for name in kwargs:
             if name not in known:
-                raise InputError(f"unknown input {name!r}; the model's inputs are {expected}")
+                raise InputError(f"unknown input {name!r}; the model's inputs are {self._describe_inputs()}")
         given: dict[str, Any] = dict(zip((spec.name for spec in self.inputs), args))
         for name, value in kwargs.items():
             if name in given:
@@ -99,8 +99,11 @@ class CompiledModel:
         missing = [spec.name for spec in self.inputs if spec.name not in given]
         if missing:
             raise InputError(f"missing input{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}; "
-                             f"the model's inputs are {expected}")
+                             f"the model's inputs are {self._describe_inputs()}")
         return [given[spec.name] for spec in self.inputs]
+
+    def _describe_inputs(self) -> str:
+        return ", ".join(str(spec) for spec in self.inputs)
 
     def _bind_dims(self, arrays: list[np.ndarray]) -> dict[str, int]:
         dims: dict[str, int] = {}
