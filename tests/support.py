@@ -93,3 +93,22 @@ def random_input(shape, dtype="float32", seed: int = 0, low: float = -2.0, high:
     if dtype.kind == "b":
         return rng.integers(0, 2, size=shape).astype(bool)
     return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
+
+
+def weighted_node_case(op: str, x_shape, w_shape, out_channels: int, seed: int, bias: bool = True,
+                       batch_name: Optional[str] = None, weight_input: bool = False, opset: int = 17, **attrs):
+    """A one-node model op(X, W[, B]) with fixed random weights (an initializer, or a graph input
+    when weight_input) and its feeds; X's batch is named batch_name when given."""
+    rng = np.random.default_rng(seed)
+    weight = (rng.standard_normal(w_shape) * 0.3).astype("float32")
+    names = ["X", "W"] + (["B"] if bias else [])
+    inits = [] if weight_input else [("W", weight)]
+    if bias:
+        inits.append(("B", rng.standard_normal(out_channels).astype("float32")))
+    inputs = [tensor_info("X", "float32", [batch_name or x_shape[0], *x_shape[1:]])]
+    feeds = {"X": random_input(x_shape, seed=seed + 1)}
+    if weight_input:
+        inputs.append(tensor_info("W", "float32", w_shape))
+        feeds["W"] = weight
+    node = helper.make_node(op, names, ["Y"], **attrs)
+    return make_model([node], inputs, [tensor_info("Y", "float32", None)], inits, opset=opset), feeds

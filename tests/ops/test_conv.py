@@ -7,21 +7,8 @@ from onnx import helper
 import support
 
 
-def conv_case(x_shape, w_shape, bias=True, batch_name=None, weight_input=False, opset=17, **attrs):
-    rng = np.random.default_rng(1)
-    weight = (rng.standard_normal(w_shape) * 0.3).astype("float32")
-    names = ["X", "W"] + (["B"] if bias else [])
-    inits = [] if weight_input else [("W", weight)]
-    if bias:
-        inits.append(("B", rng.standard_normal(w_shape[0]).astype("float32")))
-    inputs = [support.tensor_info("X", "float32", [batch_name or x_shape[0], *x_shape[1:]])]
-    feeds = {"X": support.random_input(x_shape, seed=2)}
-    if weight_input:
-        inputs.append(support.tensor_info("W", "float32", w_shape))
-        feeds["W"] = weight
-    node = helper.make_node("Conv", names, ["Y"], **attrs)
-    model = support.make_model([node], inputs, [support.tensor_info("Y", "float32", None)], inits, opset=opset)
-    return model, feeds
+def conv_case(x_shape, w_shape, **options):
+    return support.weighted_node_case("Conv", x_shape, w_shape, w_shape[0], seed=1, **options)
 
 
 CASES_2D = {

@@ -1,28 +1,14 @@
 """ConvTranspose against onnxruntime: 1-d and 2-d, strides, pads, dilations, groups,
 output_padding, output_shape, auto_pad, bias, symbolic batch, weights as a graph input."""
-import numpy as np
 import pytest
-from onnx import helper
 
 import support
 
 
-def conv_transpose_case(x_shape, w_shape, bias=True, batch_name=None, weight_input=False, opset=17, **attrs):
-    rng = np.random.default_rng(3)
-    weight = (rng.standard_normal(w_shape) * 0.3).astype("float32")
-    group = attrs.get("group", 1)
-    names = ["X", "W"] + (["B"] if bias else [])
-    inits = [] if weight_input else [("W", weight)]
-    if bias:
-        inits.append(("B", rng.standard_normal(w_shape[1] * group).astype("float32")))
-    inputs = [support.tensor_info("X", "float32", [batch_name or x_shape[0], *x_shape[1:]])]
-    feeds = {"X": support.random_input(x_shape, seed=4)}
-    if weight_input:
-        inputs.append(support.tensor_info("W", "float32", w_shape))
-        feeds["W"] = weight
-    node = helper.make_node("ConvTranspose", names, ["Y"], **attrs)
-    model = support.make_model([node], inputs, [support.tensor_info("Y", "float32", None)], inits, opset=opset)
-    return model, feeds
+def conv_transpose_case(x_shape, w_shape, **options):
+    # ConvTranspose's W is [C_in, C_out / group, *K].
+    out_channels = w_shape[1] * options.get("group", 1)
+    return support.weighted_node_case("ConvTranspose", x_shape, w_shape, out_channels, seed=3, **options)
 
 
 CASES = {
