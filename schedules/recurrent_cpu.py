@@ -25,6 +25,11 @@ from typing import Any
 from convrnn.schedules.recurrent_activations import expr as activation_expr
 
 F32 = "float32"
+# The time loop runs inside ONE parallel region per call (every thread walks all steps, takes
+# its share of each step's tasks, then waits at a spin barrier): a fork-join per step costs
+# more than a whole step at batch 1. Pragmas of TVM's CPU codegen (codegen_cpu).
+LAUNCH_ONCE = "pragma_parallel_launch_point"
+BARRIER_AFTER = "pragma_parallel_barrier_when_finish"
 
 
 class _Shape:
@@ -144,9 +149,10 @@ def _macros(shape: _Shape):
                 YH[db // batch, db % batch, j] = HS[parity, db // batch, db % batch, j]
 
     def steps(body, finished):
-        """One time step of every (task, batch row): rows go through `body(s, task, b0, rows)` in
-        blocks of ROWS where the whole block is still running, else one by one; rows whose
-        sequence has ended go through `finished(s, task, b)`."""
+        """`phase(k, s)`: one time step of every (task, batch row), tasks shared among the
+        threads, then a barrier. Rows go through `body(k, s, task, b0, rows)` in blocks of ROWS
+        where the whole block is still running, else one by one; rows whose sequence has ended
+        go through `finished(k, s, task, b)`."""
 
         @T.macro
         def step_rows(k, s, task, first, last):
@@ -166,9 +172,34 @@ def _macros(shape: _Shape):
                         step_rows(k, s, task, block * ROWS, block * ROWS + ROWS)
             step_rows(k, s, task, k.batch // ROWS * ROWS if ROWS > 1 else 0, k.batch)
 
-        return step
+        @T.macro
+        def phase(k, s):
+            if D * NB > 1:  # (a loop of one task is no loop, and a launch needs one)
+                with T.attr(0, BARRIER_AFTER, 1):
+                    for task in T.parallel(D * NB):
+                        step(k, s, task)
+            else:
+                step(k, s, 0)
 
-    return check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps
+        return phase
+
+    def over_time(phases):
+        """The time loop around `phases(k, s)`, inside one parallel region when there are tasks
+        to share."""
+
+        @T.macro
+        def loop(k):
+            if D * NB > 1:
+                with T.attr(0, LAUNCH_ONCE, 1):
+                    for s in range(k.seq):
+                        phases(k, s)
+            else:
+                for s in range(k.seq):
+                    phases(k, s)
+
+        return loop
+
+    return check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time
 
 
 def lstm_primfunc(attrs: dict) -> Any:
@@ -176,7 +207,7 @@ def lstm_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 4)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, has_c0, input_forget = attrs["has_initial_h"], attrs["has_initial_c"], attrs["input_forget"]
 
     def forget(i_gate, f_pre, c_prev, p_f, task):
@@ -214,7 +245,7 @@ def lstm_primfunc(attrs: dict) -> Any:
     def finished(k, s, task, b):
         carry(k.HS, s, task, b, k.Y)
 
-    step = steps(body, finished)
+    time_loop = over_time(steps(body, finished))
 
     @T.prim_func
     def lstm(xw_h: T.handle, rt_h: T.handle, p_h: T.handle, sl_h: T.handle, h0_h: T.handle, c0_h: T.handle,
@@ -242,9 +273,7 @@ def lstm_primfunc(attrs: dict) -> Any:
         check_state(bool(has_c0), cb, batch)
         load_state(HS, 0, H0, has_h0, batch)
         load_state(CS, 0, C0, has_c0, batch)
-        for s in range(seq):
-            for task in T.parallel(D * NB):
-                step(k, s, task)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
         store_final(YC, CS, 0, batch)
 
@@ -261,7 +290,7 @@ def gru_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 3)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, linear_before_reset = attrs["has_initial_h"], bool(attrs["linear_before_reset"])
 
     @T.macro
@@ -331,9 +360,15 @@ def gru_primfunc(attrs: dict) -> Any:
     def nothing(k, s, task, b):
         T.evaluate(0)
 
-    fused_step = steps(fused_body, finished)
-    reset_step = steps(reset_body, nothing)
-    candidate_step = steps(candidate_body, finished)
+    reset_phase = steps(reset_body, nothing)
+    candidate_phase = steps(candidate_body, finished)
+
+    @T.macro
+    def two_phases(k, s):
+        reset_phase(k, s)
+        candidate_phase(k, s)
+
+    time_loop = over_time(steps(fused_body, finished) if linear_before_reset else two_phases)
 
     @T.prim_func
     def gru(xw_h: T.handle, rt_h: T.handle, rth_h: T.handle, rb_h: T.handle, sl_h: T.handle, h0_h: T.handle,
@@ -358,15 +393,7 @@ def gru_primfunc(attrs: dict) -> Any:
         check_lengths(SL, nl, seq, batch)
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
-        for s in range(seq):
-            if linear_before_reset:
-                for task in T.parallel(D * NB):
-                    fused_step(k, s, task)
-            else:
-                for task in T.parallel(D * NB):
-                    reset_step(k, s, task)
-                for task in T.parallel(D * NB):
-                    candidate_step(k, s, task)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
 
     return gru
@@ -377,7 +404,7 @@ def rnn_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 1)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps = _macros(sh)
+    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0 = attrs["has_initial_h"]
 
     @T.macro
@@ -396,7 +423,7 @@ def rnn_primfunc(attrs: dict) -> Any:
     def finished(k, s, task, b):
         carry(k.HS, s, task, b, k.Y)
 
-    step = steps(body, finished)
+    time_loop = over_time(steps(body, finished))
 
     @T.prim_func
     def rnn(xw_h: T.handle, rt_h: T.handle, sl_h: T.handle, h0_h: T.handle, y_h: T.handle, yh_h: T.handle):
@@ -416,9 +443,7 @@ def rnn_primfunc(attrs: dict) -> Any:
         check_lengths(SL, nl, seq, batch)
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
-        for s in range(seq):
-            for task in T.parallel(D * NB):
-                step(k, s, task)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
 
     return rnn
