@@ -91,15 +91,6 @@ def audio_cnn(mels: int = 40, num_classes: int = 12) -> nn.Module:
                          *block(48, 64, 3), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(64, num_classes))
 
 
-def small_cnn(num_classes: int = 10) -> nn.Module:
-    """The example's image classifier: CIFAR-10 shaped (3x32x32), VGG-style."""
-    def block(cin, cout):
-        return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
-
-    return nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(64, num_classes))
-
-
 def randomize_batch_norm(model: nn.Module) -> None:
     """Random but plausible BatchNorm parameters and statistics (fresh ones are the identity)."""
     for module in model.modules():
@@ -140,15 +131,9 @@ MODELS = {
 }
 
 
-# The example's classifier (untrained until a later issue trains it), committed beside the example.
-EXAMPLE = HERE.parent.parent / "examples" / "image_classification" / "cifar10_cnn_random_weights.onnx"
-
-
-def main(out_dir: Path = HERE, example: Path = EXAMPLE) -> None:
-    targets = [(build, shape, seed, out_dir / f"{name}.onnx") for name, (build, shape, seed) in MODELS.items()]
-    targets.append((small_cnn, (1, 3, 32, 32), 4, example))
-    for build, shape, seed, path in targets:
-        export(instantiate(build, seed), torch.randn(*shape), path)
+def main(out_dir: Path = HERE) -> None:
+    for name, (build, shape, seed) in MODELS.items():
+        path = export(instantiate(build, seed), torch.randn(*shape), out_dir / f"{name}.onnx")
         print(f"{path} ({path.stat().st_size // 1024} KiB)")
 
 
