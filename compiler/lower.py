@@ -47,6 +47,8 @@ def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
     symbols: dict[str, Any] = {}
 
     def shape_of(tensor_type: TensorType) -> list:
+        # A derived dim ("(frames - 1) // 2 + 1") is a variable of its own here, named by its
+        # formula and bound from the buffer like any other.
         return [d if isinstance(d, int) else symbols.setdefault(d, tvm_.size_var(d)) for d in tensor_type.shape]
 
     placeholders = [None if v is None else tvm_.te.placeholder(shape_of(v.type), v.type.dtype, name=f"in{i}")

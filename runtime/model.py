@@ -14,6 +14,7 @@ import numpy as np
 
 from convrnn.runtime import tvm_runtime
 from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
+from convrnn.runtime.dims import formula, is_derived, names_in
 from convrnn.runtime.errors import ArtifactError, InputError
 
 
@@ -80,7 +81,24 @@ class CompiledModel:
             raise ArtifactError(f"{self.path} is missing weight {exc}") from None
         self.inputs = [TensorSpec(i["name"], tuple(i["shape"]), i["dtype"]) for i in plan["inputs"]]
         self.outputs = [TensorSpec(o["name"], tuple(o["shape"]), o["dtype"]) for o in plan["outputs"]]
+        self._derived = self._derived_dims()
         self._bindings: dict[tuple, _Binding] = {}
+
+    def _derived_dims(self) -> list[str]:
+        """The formula dims of the plan, checked to depend only on the inputs' dims."""
+        named = {d for spec in self.inputs for d in spec.shape if isinstance(d, str)}
+        derived = sorted({d for spec in self.plan["tensors"].values() for d in spec["shape"]
+                          if isinstance(d, str) and is_derived(d)})
+        for dim in derived:
+            try:
+                formula(dim)
+                unknown = names_in(dim) - named
+            except ValueError as exc:
+                raise ArtifactError(f"{self.path}: {exc}") from None
+            if unknown:
+                raise ArtifactError(f"{self.path}: dim {dim!r} depends on {', '.join(sorted(unknown))}, "
+                                    "which no input has")
+        return derived
 
     # --- inputs -----------------------------------------------------------------------------
     def _gather_inputs(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[np.ndarray]:
@@ -123,6 +141,12 @@ class CompiledModel:
                 elif dims.setdefault(want, got) != got:
                     raise InputError(f"input {spec.name!r} axis {axis} is {got}, but dim {want!r} "
                                      f"is {dims[want]} in another input")
+        for dim in self._derived:  # e.g. a time axis after a pool: it must not vanish
+            value = dims[dim] = formula(dim)(dims)
+            if value < 1:
+                given = ", ".join(f"{name}={dims[name]}" for name in sorted(names_in(dim)))
+                raise InputError(f"the inputs' {given} is too short for this model: a layer's output "
+                                 f"length {dim} would be {value}")
         return dims
 
     # --- running ------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ Either way the reduction loops run outside the tile, the tile stays in registers
 loops (batch, channel tiles, rows, width tiles) are fused and run in parallel, and the
 padding and weight-packing stages are separate parallel loops.
 
-A symbolic output width (the time axis of a sequence model) is never split by more than 1:
-TVM 0.27 cannot lower a guarded register tile over a symbolic extent (see dense_cpu.py), so
-"oc_vector" computes one position at a time (vectorized over output channels) and
-"ow_vector" (no channel block) one scalar position at a time.
+A symbolic output width (the time axis of a sequence model) cannot take a guarded register
+tile (TVM 0.27 does not lower one over a symbolic extent, see dense_cpu.py). So Conv.compute
+computes it in whole tiles of `symbolic_width_tile` positions into a buffer padded up to a
+multiple of the tile (the input padded to match), and a "crop" stage copies out the real
+width. A conv with a fused residual input cannot read past that input's width: it keeps
+tiles of 1 position ("oc_vector": vectorized over output channels; "ow_vector": scalar).
 """
 from __future__ import annotations
 
@@ -29,6 +31,16 @@ from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, sc
 
 # The length assumed for a symbolic (time) axis when weighing the weight against the input.
 SYMBOLIC_LENGTH = 256
+
+
+SYMBOLIC_WIDTH_TILE = 16  # positions per tile of a symbolic width (a vector of "ow_vector")
+
+
+def symbolic_width_tile(attrs: dict[str, Any]) -> int:
+    """The width tile of a conv whose output width is symbolic (1: no padded compute)."""
+    if any("input" in step for step in attrs.get("epilogue", ())):
+        return 1  # a residual input: reading it past its width would be out of bounds
+    return int((attrs.get("knobs") or {}).get("ow_tile", SYMBOLIC_WIDTH_TILE))
 
 
 def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: int, packed_block: int = 0,
@@ -57,6 +69,25 @@ def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: i
             "channels_outer": channels_outer}
 
 
+def conv_knob_space(out_channels: int, group: int, out_width: Optional[int], lanes: int,
+                    packed_block: int = 0) -> dict[str, list]:
+    """What a tuner may try around `conv_knobs`' defaults: the same template, channel tiles of
+    one or two weight blocks, width tiles that divide the width and fit the registers, and
+    both loop orders."""
+    block = packed_block or weight_block(out_channels // group)
+    if not block:
+        widths = [8, 16, 32] if out_width is None else sorted({vector_tile(out_width, lanes, limit)
+                                                       for limit in (lanes // 2, lanes, 2 * lanes, 4 * lanes)})
+        return {"template": ["ow_vector"], "ow_tile": widths, "channels_outer": [True, False]}
+    oc_tiles = [block] + ([2 * block] if (out_channels // group) % (2 * block) == 0 else [])
+    if out_width is None:
+        widths = [4, 8, 16]  # symbolic: tiles of the padded width (conv_compute's crop)
+    else:
+        limit = ACCUMULATORS // -(-block // lanes)
+        widths = [w for w in range(1, min(limit, out_width) + 1) if out_width % w == 0 or w == limit]
+    return {"template": ["oc_vector"], "oc_tile": oc_tiles, "ow_tile": widths, "channels_outer": [True, False]}
+
+
 def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     if target.kind != "llvm":
         raise NotImplementedError(f"no conv schedule for target kind {target.kind}")
@@ -73,6 +104,8 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
         (SYMBOLIC_LENGTH if size is None else size) * stride for size, stride in zip(spatial, attrs["strides"]))
     knobs = with_knobs(conv_knobs(out_channels, attrs["group"], spatial[-1], lanes, attrs.get("weight_block", 0),
                                   weight_elements, input_elements), attrs)
+    if "crop" in stages:  # a symbolic width computed in whole tiles (module docstring)
+        knobs["ow_tile"] = symbolic_width_tile(attrs)
     factors = [None] * (2 + rank)
     factors[-1] = knobs["ow_tile"]
     order = None if knobs["channels_outer"] else [0, *range(2, 2 + rank), 1]
@@ -82,6 +115,6 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
         tile_reduction(sch, conv, write_back, factors, 1, lanes, layout_block=knobs["oc_tile"], outer_order=order)
     else:
         tile_reduction(sch, conv, write_back, factors, 1 + rank, lanes, outer_order=order)
-    for name in ("pad", "pack"):
+    for name in ("pad", "pack", "crop"):
         if name in stages:
             schedule_rows(sch, stages[name])

@@ -21,6 +21,24 @@ def static_or_expr(dim: Any) -> Any:
     return value if isinstance(value, int) else dim
 
 
+def whole_tiles(spatial: list, ends: list, stride: int, tile: int) -> Any:
+    """For a window op over a symbolic last axis, computed in whole tiles of `tile` positions
+    (TVM 0.27 cannot lower a guarded register tile over a symbolic extent): widen the output's
+    last extent in `spatial` up to a multiple of the tile and the input's end pad in `ends` to
+    match (in place); returns the real width, for `crop_width`."""
+    width = spatial[-1]
+    spatial[-1] = (width + tile - 1) // tile * tile
+    ends[-1] += (tile - 1) * stride
+    return width
+
+
+def crop_width(out: Any, width: Any) -> Any:
+    """The "crop" stage: the real width of an output computed in whole tiles."""
+    from convrnn.compiler.tvm_adapter import te
+
+    return te.compute((*out.shape[:-1], width), lambda *i: out[i], name="crop")
+
+
 def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
               fill: Any = None) -> Any:
     """Pad the spatial axes with `fill` (default zero; negative pads crop); `interior` inserts
@@ -58,7 +76,6 @@ def conv_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out
     and the fused epilogue (attrs["epilogue"], reading `extras`; see epilogue.py)."""
     from convrnn.compiler.tvm_adapter import te
 
-    rank = len(attrs["kernel_shape"])
     strides, dilations, group = attrs["strides"], attrs["dilations"], attrs["group"]
     out_channels = int(out_shape[1])
     in_per_group = int(w.shape[1])

@@ -29,6 +29,13 @@ def dense_knobs(rows: Optional[int], columns: Optional[int], lanes: int) -> dict
     return {"column_tile": column_tile, "row_tile": row_tile(rows, rows_limit)}
 
 
+def dense_knob_space(rows: Optional[int], columns: Optional[int], lanes: int) -> dict[str, list]:
+    """What a tuner may try around `dense_knobs`' defaults (a symbolic row count stays untiled)."""
+    column_tiles = sorted({vector_tile(columns, lanes, limit) for limit in (lanes, 2 * lanes, 4 * lanes, 8 * lanes)})
+    row_tiles = [1] if rows is None else sorted({min(t, rows) for t in (1, 2, 4, 6, 8)})
+    return {"column_tile": column_tiles, "row_tile": row_tiles}
+
+
 def dense_compute(a: Any, b: Any, out_shape: list, a_transposed: bool = False, b_transposed: bool = False) -> Any:
     """out[batch..., m, n] = sum_k A[batch..., m, k] * B[batch..., k, n] with numpy broadcasting
     of batch dims; a 1-d A has no m axis and a 1-d B no n axis (in `out_shape` too)."""

@@ -21,6 +21,8 @@ class OpDef:
     schedule: a schedule template for one target; the default is the generic one
     primfunc: a kernel written directly in TIR, where TE cannot express the op (a time loop);
               when it returns one, compute and schedule are not used
+    knob_space: the values of each knob the schedule template takes (in a node's "knobs"
+              attr) that a tuner may try for these types on this target; None: nothing to tune
     """
 
     name: str = ""
@@ -43,6 +45,10 @@ class OpDef:
         from convrnn.schedules.generic import schedule_generic
 
         schedule_generic(sch, target)
+
+    def knob_space(self, inputs: Sequence[TensorType], attrs: dict[str, Any], outputs: Sequence[TensorType],
+                   target: Any) -> Optional[dict[str, list]]:
+        return None
 
 
 def register(cls: type[OpDef]) -> type[OpDef]:

@@ -23,14 +23,3 @@ def normalize_axis(axis: int, rank: int) -> int:
     if not -rank <= axis < max(rank, 1):
         raise ValueError(f"axis {axis} is out of range for rank {rank}")
     return axis % rank if rank else 0
-
-
-def conv_output_dim(size: Dim, kernel: int, stride: int, pad_total: int, dilation: int) -> int:
-    """Output length of a convolution window sliding over one spatial axis (floor mode)."""
-    if isinstance(size, str):
-        raise ValueError(f"symbolic spatial dim {size!r} is not supported here")
-    span = dilation * (kernel - 1) + 1
-    out = (size + pad_total - span) // stride + 1
-    if out <= 0:
-        raise ValueError(f"window of {span} does not fit input of {size} with padding {pad_total}")
-    return out

@@ -2,15 +2,16 @@
 
 Pads are in ONNX order: all begins, then all ends (``[h_begin, w_begin, h_end, w_end]``).
 Spatial dims are static, except that Conv and the window pools accept a symbolic (named)
-LAST spatial dim (the time axis of speech/text models) when the window keeps its length
-there: stride 1 and pads_begin + pads_end == dilation * (kernel - 1) (the IR has no
-arithmetic on named dims, so the output dim is the input's name).
+LAST spatial dim (the time axis of speech/text models). A window that keeps its length there
+(stride 1, pads_begin + pads_end == dilation * (kernel - 1)) keeps the name; any other
+gives a derived dim, the formula `window_dim` writes (floor mode only: ceil mode's rule for
+the last window is not a formula of that form).
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from convrnn.compiler.ir import Dim
+from convrnn.compiler.ir import Dim, window_dim
 
 
 # Ops whose last spatial dim may be symbolic (see the module docstring).
@@ -34,15 +35,13 @@ def window_output_dim(size: Dim, kernel: int, stride: int, pad_begin: int, pad_e
                       dilation: int, ceil_mode: bool = False) -> Dim:
     """Output length of a window sliding over one axis; in ceil mode a last partial window
     counts only if it starts inside the input or the begin padding (onnxruntime's rule).
-    A symbolic `size` is kept only by a length-preserving window (stride 1, 'same' pads)."""
-    if isinstance(size, str):
-        if stride != 1 or pad_begin + pad_end != dilation * (kernel - 1):
-            raise ValueError(
-                f"a window (kernel {kernel}, stride {stride}, dilation {dilation}, pads ({pad_begin}, {pad_end})) "
-                f"over the symbolic dim {size!r} would change its length, which is not supported: over a "
-                f"symbolic dim only stride 1 with pads_begin + pads_end == dilation * (kernel - 1) is")
-        return size
+    Over a symbolic `size` the result is a derived dim (module docstring)."""
     span = dilation * (kernel - 1) + 1
+    if isinstance(size, str):
+        if ceil_mode and stride > 1:
+            raise ValueError(f"ceil_mode with stride {stride} over the symbolic dim {size!r} is not supported "
+                             "(floor mode is, or give that axis a fixed size)")
+        return window_dim(size, pad_begin + pad_end - span, stride)
     room = size + pad_begin + pad_end - span
     if room < 0:
         raise ValueError(f"window of {span} does not fit input of {size} with pads ({pad_begin}, {pad_end})")
@@ -50,6 +49,16 @@ def window_output_dim(size: Dim, kernel: int, stride: int, pad_begin: int, pad_e
     if ceil_mode and (out - 1) * stride >= size + pad_begin:
         out -= 1
     return out
+
+
+def spatial_extents(out_spatial: Sequence[Dim], in_spatial: Sequence, new_var) -> list:
+    """The output's spatial extents for a window op's TE compute: static ones as inferred, a
+    kept symbolic one as the input's variable, a derived one as `new_var(name)`, a variable
+    of its own bound from the output buffer (the runtime computes it by the formula, so it
+    always agrees with the input's length; a plain variable keeps the schedules' loop
+    arithmetic as simple as for any symbolic dim)."""
+    return [given if getattr(given, "name", None) == out else new_var(out) if isinstance(out, str) else out
+            for out, given in zip(out_spatial, in_spatial)]
 
 
 def auto_pads(auto_pad: str, sizes: Sequence[Dim], kernels: Sequence[int], strides: Sequence[int],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from convrnn.compiler.ir import TensorType
 from convrnn.schedules.epilogue import check_epilogue
 from convrnn.schedules.registry import OpDef, register
-from convrnn.schedules.window import check_window_attrs, static_spatial, window_output_dim
+from convrnn.schedules.window import check_window_attrs, spatial_extents, static_spatial, window_output_dim
 
 
 def weight_out_channels(w: TensorType, block: int) -> int:
@@ -38,12 +38,6 @@ def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: in
     return static_spatial(x.shape, "Conv", symbolic_last=symbolic_last)
 
 
-def same_symbolic(out_spatial, in_spatial) -> list:
-    """The output's spatial extents for TE: a named output dim is the input's (a window keeps
-    the length of a symbolic axis, see window.py), so it takes the input's variable."""
-    return [given if isinstance(out, str) else out for out, given in zip(out_spatial, in_spatial)]
-
-
 @register
 class Conv(OpDef):
     name = "Conv"
@@ -67,15 +61,31 @@ class Conv(OpDef):
         return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.conv_compute import conv_compute, pad_input
+        from convrnn.compiler import tvm_adapter as tvm_
+        from convrnn.schedules.conv2d_cpu import symbolic_width_tile
+        from convrnn.schedules.conv_compute import conv_compute, crop_width, pad_input, whole_tiles
 
         x, w, b = (list(inputs) + [None])[:3]
         rank = len(attrs["kernel_shape"])
-        padded = pad_input(x, attrs["pads"][:rank], attrs["pads"][rank:])
-        out_shape = [x.shape[0], outputs[0].shape[1], *same_symbolic(outputs[0].shape[2:], x.shape[2:])]
-        return [conv_compute(padded, w, b, attrs, out_shape, extras=inputs[3:])]
+        spatial = spatial_extents(outputs[0].shape[2:], x.shape[2:], tvm_.size_var)
+        ends = list(attrs["pads"][rank:])
+        tile = symbolic_width_tile(attrs) if isinstance(outputs[0].shape[-1], str) else 1
+        if tile > 1:  # a symbolic width in whole tiles, cropped at the end (conv2d_cpu.py)
+            width = whole_tiles(spatial, ends, attrs["strides"][-1], tile)
+        padded = pad_input(x, attrs["pads"][:rank], ends)
+        out = conv_compute(padded, w, b, attrs, [x.shape[0], outputs[0].shape[1], *spatial], extras=inputs[3:])
+        return [crop_width(out, width) if tile > 1 else out]
 
     def schedule(self, sch, target, attrs):
         from convrnn.schedules.conv2d_cpu import schedule_conv
 
         schedule_conv(sch, target, attrs)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        from convrnn.schedules.conv2d_cpu import conv_knob_space
+
+        if target.kind != "llvm":
+            return None
+        out = outputs[0].shape
+        width = out[-1] if isinstance(out[-1], int) else None
+        return conv_knob_space(out[1], attrs["group"], width, target.vector_lanes, attrs.get("weight_block", 0))

@@ -27,6 +27,15 @@ class _Dense(OpDef):
 
         schedule_dense(sch, target, attrs)
 
+    def knob_space(self, inputs, attrs, outputs, target):
+        from convrnn.schedules.dense_cpu import dense_knob_space
+
+        out = outputs[0].shape
+        if target.kind != "llvm" or len(out) < 2:
+            return None  # a matrix-vector product or a dot product: no tiles to choose
+        static = [d if isinstance(d, int) else None for d in out[-2:]]
+        return dense_knob_space(static[0], static[1], target.vector_lanes)
+
 
 @register
 class MatMul(_Dense):

@@ -10,7 +10,7 @@ import operator
 
 from convrnn.compiler.ir import TensorType
 from convrnn.schedules.registry import OpDef, register
-from convrnn.schedules.window import check_window_attrs, static_spatial, window_output_dim
+from convrnn.schedules.window import check_window_attrs, spatial_extents, static_spatial, window_output_dim
 
 
 class _WindowPool(OpDef):
@@ -28,31 +28,37 @@ class _WindowPool(OpDef):
         return [TensorType((*x.shape[:2], *spatial), x.dtype)]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.compiler.tvm_adapter import te
-        from convrnn.schedules.conv_compute import pad_input
-        from convrnn.schedules.ops.conv import same_symbolic
+        from convrnn.compiler import tvm_adapter as tvm_
+        from convrnn.schedules.conv2d_cpu import SYMBOLIC_WIDTH_TILE
+        from convrnn.schedules.conv_compute import crop_width, pad_input, whole_tiles
 
         (x,) = inputs
         rank = len(attrs["kernel_shape"])
         pads, strides, dilations = attrs["pads"], attrs["strides"], attrs["dilations"]
         # Pad exactly as far as the last window reaches (past the end pad in ceil mode); a
-        # symbolic axis keeps its length (window.py), so its last window ends at the end pad.
+        # symbolic axis is in floor mode (window.py), so its last window ends by the end pad.
         ends = [e if isinstance(o, str) else (o - 1) * s + d * (k - 1) + 1 - int(size) - b
                 for o, s, d, k, size, b, e in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
                                                   x.shape[2:], pads, pads[rank:])]
-        padded = pad_input(x, pads[:rank], [max(e, 0) for e in ends], fill=self.fill(x.dtype))
-        out_spatial = same_symbolic(outputs[0].shape[2:], x.shape[2:])
-        taps = [te.reduce_axis((0, k), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
-        pool = te.compute([x.shape[0], outputs[0].shape[1], *out_spatial], lambda n, c, *pos: self.reduce(
+        ends = [max(e, 0) for e in ends]
+        out_spatial = spatial_extents(outputs[0].shape[2:], x.shape[2:], tvm_.size_var)
+        symbolic = isinstance(outputs[0].shape[-1], str)
+        if symbolic:  # in whole vector tiles, cropped at the end (conv_compute.whole_tiles)
+            width = whole_tiles(out_spatial, ends, strides[-1], SYMBOLIC_WIDTH_TILE)
+        padded = pad_input(x, pads[:rank], ends, fill=self.fill(x.dtype))
+        taps = [tvm_.te.reduce_axis((0, k), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
+        pool = tvm_.te.compute([x.shape[0], outputs[0].shape[1], *out_spatial], lambda n, c, *pos: self.reduce(
             padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)])], taps),
             name="pool")
-        return [self.finish(pool, x, attrs)]
+        out = self.finish(pool, x, attrs)
+        return [crop_width(out, width) if symbolic else out]
 
     def finish(self, pool, x, attrs):
         return pool
 
     def schedule(self, sch, target, attrs):
         from convrnn.compiler import tvm_adapter as tvm_
+        from convrnn.schedules.conv2d_cpu import SYMBOLIC_WIDTH_TILE
         from convrnn.schedules.tiling import blocks_by_name, schedule_rows, tile_reduction, vector_tile
 
         if target.kind != "llvm":
@@ -61,10 +67,15 @@ class _WindowPool(OpDef):
         stages = blocks_by_name(sch)
         loops = sch.get_loops(stages["pool"])
         rank = len(attrs["kernel_shape"])
-        factors = [None] * (1 + rank) + [vector_tile(tvm_.loop_extent(sch, loops[1 + rank]), lanes, 2 * lanes)]
+        if "crop" in stages:  # a symbolic width, computed in whole tiles
+            width_tile = SYMBOLIC_WIDTH_TILE
+        else:
+            width_tile = vector_tile(tvm_.loop_extent(sch, loops[1 + rank]), lanes, 2 * lanes)
+        factors = [None] * (1 + rank) + [width_tile]
         tile_reduction(sch, stages["pool"], stages.get("divide"), factors, 1 + rank, lanes)
-        if "pad" in stages:
-            schedule_rows(sch, stages["pad"])
+        for name in ("pad", "crop"):
+            if name in stages:
+                schedule_rows(sch, stages[name])
 
 
 @register

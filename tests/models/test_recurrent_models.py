@@ -78,9 +78,7 @@ def test_exports_hold_what_exporters_emit_around_recurrences():
 
 
 # Known gaps, each a strict xfail: the suite goes red when one starts passing.
-KNOWN_GAPS = {
-    "crnn": "its MaxPool halves the symbolic frame count; the IR has no derived dims (frames//2) yet",
-}
+KNOWN_GAPS: dict[str, str] = {}  # model name -> why it is expected to fail
 
 
 @pytest.mark.slow

@@ -106,6 +106,11 @@ SYMBOLIC_TIME_CASES = {
     "conv2d_3x3_pad1_crnn": (["N", 1, 8, "frames"], (16, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
     "conv2d_stride2_rows_only": (["N", 8, 9, "frames"], (16, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 1])),
     "conv2d_depthwise": (["N", 8, 6, "frames"], (8, 1, 3, 3), dict(pads=[1, 1, 1, 1], group=8)),
+    # windows that change the time axis's length: the output's is a derived dim (seq - 2, ...)
+    "conv1d_k3_no_pads": (["N", 4, "seq"], (8, 4, 3), dict(pads=[0, 0])),
+    "conv1d_k3_stride2_pad1": (["N", 4, "seq"], (8, 4, 3), dict(pads=[1, 1], strides=[2])),
+    "conv2d_3x3_stride2_pad1": (["N", 4, 6, "frames"], (8, 4, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+    "conv2d_time_pads_begin_only": (["N", 4, 6, "seq"], (8, 4, 3, 3), dict(pads=[2, 1, 0, 0])),
 }
 
 
@@ -120,16 +125,14 @@ def test_conv_symbolic_time_axis(name):
                                            rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("attrs", [dict(pads=[0, 0]), dict(pads=[1, 1], strides=[2]), dict(pads=[2, 0, 0, 0])],
-                         ids=str)
-def test_conv_symbolic_time_axis_must_keep_its_length(attrs):
-    from convrnn.compiler.errors import ConvrnnError
+def test_conv_symbolic_time_axis_too_short_for_the_window():
+    from convrnn.runtime import InputError
 
-    rank = len(attrs["pads"]) // 2
-    names = ["N", 4, *([6] * (rank - 1)), "seq"]
-    model = symbolic_time_conv(names, (8, 4, *[3] * rank), relu=False, **attrs)
-    with pytest.raises(ConvrnnError, match="symbolic dim 'seq' would change its length"):
-        support.compile_cached(model)
+    model = symbolic_time_conv(["N", 4, "seq"], (8, 4, 3), relu=False, pads=[0, 0])
+    compiled = support.compile_cached(model)
+    assert compiled.outputs[0].shape == ("N", 8, "seq - 2")
+    with pytest.raises(InputError, match=r"seq=2 is too short for this model: .*seq - 2 would be 0"):
+        compiled.run(support.random_input((1, 4, 2), seed=0))
 
 
 def test_small_cnn_block_with_symbolic_batch():

@@ -87,6 +87,11 @@ SYMBOLIC_TIME_WINDOWS = {
     "ceil_rows_only": ([3, 7], dict(kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 0, 1], ceil_mode=1)),
     "1d_k3_pad1": ([16], dict(kernel_shape=[3], pads=[1, 1])),
     "1d_same_upper": ([4], dict(kernel_shape=[4], auto_pad="SAME_UPPER")),
+    # windows that change the time axis's length: the output's is a derived dim
+    "2x2_s2": ([3, 6], dict(kernel_shape=[2, 2], strides=[2, 2])),
+    "3x3_s2_pad1": ([3, 5], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    "1d_k2_s2": ([4], dict(kernel_shape=[2], strides=[2])),
+    "1d_k3_s3_pads": ([4], dict(kernel_shape=[3], strides=[3], pads=[2, 1])),
 }
 
 
@@ -110,10 +115,20 @@ def test_average_pool_count_include_pad_symbolic_time_axis():
         support.assert_matches_onnxruntime(model, {"X": support.random_input((1, 3, 5, length), seed=length)})
 
 
-def test_pool_stride_over_symbolic_time_axis_is_rejected():
+def test_pool_halving_the_time_axis_twice_names_the_derived_dims():
+    nodes = [helper.make_node("MaxPool", ["X"], ["P"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("AveragePool", ["P"], ["Y"], kernel_shape=[1, 3], strides=[1, 2], pads=[0, 1, 0, 1])]
+    model = support.make_model(nodes, [support.tensor_info("X", "float32", [1, 2, 4, "T"])],
+                               [support.tensor_info("Y", "float32", None)])
+    assert support.compile_cached(model).outputs[0].shape == (1, 2, 2, "(((T - 2) // 2 + 1) - 1) // 2 + 1")
+    for length in (2, 9, 16):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input((1, 2, 4, length), seed=length)})
+
+
+def test_pool_ceil_mode_stride_over_symbolic_time_axis_is_rejected():
     from convrnn.compiler.errors import ConvrnnError
 
-    model, _ = pool_case("MaxPool", (1, 3, 6, 6), kernel_shape=[2, 2], strides=[2, 2])
+    model, _ = pool_case("MaxPool", (1, 3, 6, 6), kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)
     model.graph.input[0].type.tensor_type.shape.dim[3].dim_param = "T"
-    with pytest.raises(ConvrnnError, match="symbolic dim 'T' would change its length"):
+    with pytest.raises(ConvrnnError, match="ceil_mode with stride 2 over the symbolic dim 'T'"):
         support.compile_cached(model)
