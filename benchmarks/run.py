@@ -1,6 +1,9 @@
 """convrnn beside its peers, in one process, on the same inputs.
 
     python benchmarks/run.py [--threads 2] [--blocks 4] [--runs 10] [--models resnet18 audio_cnn ...]
+                             [--db tune.jsonl] [--json results.json] [--markdown results.md]
+
+With --db (written by `convrnn tune` for these models) convrnn runs twice: untuned and tuned.
 
 Every system gets the same thread count. Runs are timed in blocks taken in alternation
 (blocks x runs per system, median of all runs): a thread pool keeps spinning for a while
@@ -13,7 +16,10 @@ without it; never committed) and the committed test models in tests/data/.
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -63,36 +69,27 @@ def onnx_path(name: str, work: Path) -> Path | None:
 
 
 # --- the systems: each returns a zero-argument callable producing the model's output ----------
-def convrnn_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+def convrnn_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int, db: str | None = None):
     from convrnn.compiler import compile_model
     from convrnn.runtime import load
 
+    out = work / f"{path.stem}{'.tuned' if db else ''}.convrnn"
     start = time.perf_counter()
-    compile_model(path, work / f"{path.stem}.convrnn")
-    print(f"  convrnn compiled {path.name} in {time.perf_counter() - start:.1f} s")
-    model = load(work / f"{path.stem}.convrnn")
+    compile_model(path, out, db=db)
+    print(f"  convrnn{' (tuned)' if db else ''} compiled {path.name} in {time.perf_counter() - start:.1f} s")
+    model = load(out)
     return lambda: model.run(x)[0]
 
 
-def onnxruntime_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
-    import onnxruntime as ort
+def peer_runner(make):
+    """A runner of convrnn.compiler.bench (onnxruntime, OpenVINO) on this script's one input."""
+    def runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
+        import onnx
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = {session.get_inputs()[0].name: x}
-    return lambda: session.run(None, feeds)[0]
+        run = make(path, {onnx.load(str(path), load_external_data=False).graph.input[0].name: x}, threads)
+        return lambda: run()[0]
 
-
-def openvino_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
-    import openvino as ov
-
-    # f32 explicitly: on CPUs with AVX-512 BF16 OpenVINO otherwise computes in bf16.
-    config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
-    compiled = ov.Core().compile_model(str(path), "CPU", config)
-    request = compiled.create_infer_request()
-    return lambda: np.asarray(request.infer([x])[compiled.output(0)])
+    return runner
 
 
 def pytorch_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: int):
@@ -124,9 +121,15 @@ def tvm_relax_runner(name: str, path: Path, x: np.ndarray, work: Path, threads: 
     return lambda: vm["main"](tensor).numpy()
 
 
-def available_systems() -> dict:
-    systems = {"convrnn": convrnn_runner, "onnxruntime": onnxruntime_runner, "tvm-relax": tvm_relax_runner}
-    for name, module, runner in (("openvino", "openvino", openvino_runner), ("pytorch", "torch", pytorch_runner)):
+def available_systems(db: str | None) -> dict:
+    from convrnn.compiler.bench import onnxruntime_runner, openvino_runner
+
+    systems = {"convrnn": convrnn_runner}
+    if db:
+        systems["convrnn-tuned"] = functools.partial(convrnn_runner, db=db)
+    systems.update({"onnxruntime": peer_runner(onnxruntime_runner), "tvm-relax": tvm_relax_runner})
+    for name, module, runner in (("openvino", "openvino", peer_runner(openvino_runner)),
+                                 ("pytorch", "torch", pytorch_runner)):
         try:
             __import__(module)
         except ImportError:
@@ -166,10 +169,13 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=4)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--db", help="a tuning database: also time convrnn tuned with it")
+    parser.add_argument("--json", help="write the rows to this JSON file")
+    parser.add_argument("--markdown", help="write the rows as a markdown table to this file")
     args = parser.parse_args()
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
 
-    systems = available_systems()
+    systems = available_systems(args.db)
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
@@ -179,8 +185,23 @@ def main() -> None:
     print(f"{'model':<20}{'system':<13}{'ms':>10}{'ratio':>8}  agrees")
     for name, system, ms, ratio, agree in rows:
         print(f"{name:<20}{system:<13}{ms:>10.3f}{ratio:>8.2f}  {'yes' if agree else 'NO'}")
+    write_results(rows, args)
     if not all(row[4] for row in rows):
         raise SystemExit("some system's outputs disagree with onnxruntime's")
+
+
+def write_results(rows: list[tuple], args) -> None:
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"threads": args.threads, "blocks": args.blocks, "runs": args.runs, "machine": platform.processor(),
+             "rows": [dict(zip(("model", "system", "ms", "ratio_to_onnxruntime", "agrees"), row)) for row in rows]},
+            indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.markdown:
+        lines = ["| model | system | ms | time / onnxruntime's | agrees |", "|---|---|---|---|---|"]
+        lines += [f"| {m} | {s} | {ms:.3f} | {r:.2f} | {'yes' if a else 'NO'} |" for m, s, ms, r, a in rows]
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.markdown}")
 
 
 if __name__ == "__main__":

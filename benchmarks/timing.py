@@ -1,37 +1,8 @@
-"""Timing shared by the benchmarks: blocks of runs per system, taken in alternation.
-
-A thread pool keeps spinning for a while after a call and slows whichever system runs next,
-so single calls in alternation would measure that; blocks of runs, with a pause before each
-block, do not (DESIGN.md).
-"""
+"""Timing shared by the benchmarks: `time_in_blocks` is the package's (convrnn.compiler.bench,
+which `convrnn bench` uses too), so the scripts and the CLI measure the same way."""
 from __future__ import annotations
 
-import statistics
-import time
-
-# A system slower than this per call (TVM's untuned build) gets one call per block.
-SLOW_RUN_S = 0.5
-PAUSE_S = 0.05  # lets the previous system's spinning threads go idle
-
-
-def time_in_blocks(runners: dict, blocks: int, runs: int) -> dict[str, float]:
-    """Median milliseconds per call of each zero-argument runner, over `blocks` blocks of
-    `runs` calls per system taken in alternation, after one uncounted warm-up block."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    calls = {}
-    for name, run in runners.items():
-        start = time.perf_counter()
-        run()
-        calls[name] = 1 if time.perf_counter() - start > SLOW_RUN_S else runs
-    for block in range(blocks + 1):
-        for name, run in runners.items():
-            time.sleep(PAUSE_S)
-            for _ in range(calls[name]):
-                start = time.perf_counter()
-                run()
-                if block:
-                    times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+from convrnn.compiler.bench import time_in_blocks  # noqa: F401  (re-exported for the scripts)
 
 
 def against_onnxruntime(model, feeds: dict, threads: int, blocks: int, runs: int, path: str,

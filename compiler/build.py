@@ -5,16 +5,20 @@ import -> pass pipeline -> lowering -> one tvm.compile -> memory plan -> artifac
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.errors import TuningError
 from convrnn.compiler.ir import Dim, Graph
 from convrnn.compiler.lower import KernelCall, lower_graph
 from convrnn.compiler.memory_plan import MemoryPlan, plan_memory
 from convrnn.compiler.passes import run_pipeline
 from convrnn.compiler.target import Target, parse_target
+from convrnn.compiler.tuning.apply import apply_tuning
+from convrnn.compiler.tuning.database import TuningDatabase
 from convrnn.frontend import import_onnx
 from convrnn.frontend.importer import ModelSource
 from convrnn.runtime.artifact import write_artifact
@@ -29,9 +33,11 @@ class Compiled:
     target: Target
 
 
-def compile_graph(graph: Graph, target: Target) -> tuple[Compiled, Any]:
+def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase] = None) -> tuple[Compiled, Any]:
     # Tests set CONVRNN_VERIFY=1 to check the graph's invariants after every pass.
     graph = run_pipeline(graph, verify=os.environ.get("CONVRNN_VERIFY") == "1")
+    if tuning is not None:
+        graph = apply_tuning(graph, tuning, target)
     functions, calls = lower_graph(graph, target)
     executable = tvm_.build(functions, target)  # may be empty: a model of views and copies only
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target), executable
@@ -77,11 +83,26 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def compile_model(model: ModelSource, output: "str | os.PathLike", target: "str | dict | Target | None" = "cpu",
-                  input_shapes: Optional[dict[str, list[Dim]]] = None) -> Path:
-    """Compile an ONNX model (path, bytes or ModelProto) into an artifact directory at `output`."""
+                  input_shapes: Optional[dict[str, list[Dim]]] = None,
+                  db: "str | os.PathLike | TuningDatabase | None" = None) -> Path:
+    """Compile an ONNX model (path, bytes or ModelProto) into an artifact directory at `output`;
+    with `db` (a tuning database written by `convrnn tune`), each kernel takes the knobs of
+    its fastest record for this target, and the others their defaults."""
     target = parse_target(target)
+    tuning = db if isinstance(db, TuningDatabase) or db is None else open_tuning_database(db)
     graph = import_onnx(model, input_shapes)
-    compiled, executable = compile_graph(graph, target)
+    compiled, executable = compile_graph(graph, target, tuning)
     plan, constants = make_plan(compiled)
 
     return write_artifact(output, plan, constants, lambda path: tvm_.export_library(executable, path))
+
+
+def open_tuning_database(path: "str | os.PathLike") -> TuningDatabase:
+    """A database that must exist (a mistyped --db would otherwise compile untuned, silently);
+    its unreadable lines are reported on stderr and skipped."""
+    if not Path(path).is_file():
+        raise TuningError(f"no tuning database at {path} (write one with `convrnn tune`)")
+    db = TuningDatabase.open(path)
+    for problem in db.problems:
+        print(f"convrnn: warning: {problem}", file=sys.stderr)
+    return db

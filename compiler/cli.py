@@ -1,4 +1,4 @@
-"""The `convrnn` command line: compile, run, inspect.
+"""The `convrnn` command line: compile, tune, run, bench, inspect.
 
 A user error (bad model, bad input, bad artifact, bad flag) prints one line on stderr and
 exits 2; no traceback.
@@ -58,8 +58,80 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     shapes = dict(_parse_shape(s) for s in args.input_shape)
     start = time.perf_counter()
-    out = compile_model(args.model, args.output, target=args.target, input_shapes=shapes)
+    out = compile_model(args.model, args.output, target=args.target, input_shapes=shapes, db=args.db)
     print(f"compiled {args.model} -> {out} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from convrnn.compiler.tuning.tuner import tune
+
+    if args.trials < 1:
+        raise CliError(f"--trials must be at least 1, got {args.trials}")
+    progress = _Progress(sys.stderr)
+    start = time.perf_counter()
+    outcomes = tune(args.model, args.db, target=args.target, trials=args.trials, time_budget=args.time_budget,
+                    input_shapes=dict(_parse_shape(s) for s in args.input_shape),
+                    dims=dict(_parse_dim(s) for s in args.dim), workers=args.workers, report=progress)
+    progress.close()
+    tuned = sum(o.best_ms is not None for o in outcomes)
+    print(f"tuned {tuned}/{len(outcomes)} tasks of {args.model} in {time.perf_counter() - start:.0f} s; "
+          f"records in {args.db} (use: convrnn compile {args.model} -o OUT --db {args.db})")
+    return 0
+
+
+class _Progress:
+    """One redrawn status line on a terminal; only the finished tasks' lines elsewhere."""
+
+    def __init__(self, stream):
+        self.stream, self.live, self.width = stream, stream.isatty(), 0
+
+    def __call__(self, line: str, finished: bool) -> None:
+        if self.live:
+            self.stream.write("\r" + line.ljust(self.width)[:200] + ("\n" if finished else ""))
+            self.width = 0 if finished else len(line)
+        elif finished:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live and self.width:
+            self.stream.write("\n")
+
+
+def _parse_dim(text: str) -> tuple[str, int]:
+    name, sep, size = text.partition("=")
+    if not sep or not name.isidentifier() or not size.isdigit() or int(size) < 1:
+        raise CliError(f"--dim {text!r}: expected NAME=SIZE, e.g. frames=200")
+    return name, int(size)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read when TVM is first imported, below
+    from convrnn.compiler.bench import bench, table, write_json
+    from convrnn.compiler.build import compile_model
+    from convrnn.runtime import load
+
+    shapes = dict(_parse_shape(s) for s in args.input_shape)
+    dims = dict(_parse_dim(s) for s in args.dim)
+    with tempfile.TemporaryDirectory() as work:
+        artifacts = {"convrnn (untuned)": load(compile_model(args.model, Path(work) / "untuned", input_shapes=shapes))}
+        if args.db:
+            artifacts["convrnn (tuned)"] = load(compile_model(args.model, Path(work) / "tuned", input_shapes=shapes,
+                                                              db=args.db))
+        rows = bench(args.model, artifacts, dims, args.threads, args.blocks, args.runs)
+    print(f"{args.model}: {args.threads} threads, median of {args.blocks} blocks x {args.runs} runs"
+          + (f", {', '.join(f'{k}={v}' for k, v in dims.items())}" if dims else ""))
+    print(table(rows))
+    if args.json:
+        write_json(args.json, rows, {"model": str(args.model), "threads": args.threads, "dims": dims, "db": args.db})
+        print(f"wrote {args.json}")
+    if not all(row.agrees for row in rows):
+        print("convrnn: error: some system's outputs disagree with onnxruntime's", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -115,13 +187,39 @@ def build_parser() -> argparse.ArgumentParser:
                           help="'cpu' (this machine's LLVM target), 'cuda', or a TVM target JSON")
     compile_.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
                           help="fix an input's shape, e.g. input=1x3x224x224 (repeatable)")
+    compile_.add_argument("--db", help="a tuning database from `convrnn tune`: each kernel takes its best record")
     compile_.set_defaults(run=cmd_compile)
+
+    tune = commands.add_parser("tune", help="search the model's kernel knobs by measuring them on this machine")
+    tune.add_argument("model", help="the .onnx file")
+    tune.add_argument("--db", required=True, help="JSON-lines tuning database to append to (resumes from it)")
+    tune.add_argument("--target", default="cpu", help="as for compile")
+    tune.add_argument("--trials", type=int, default=16, help="candidates measured per task (default 16)")
+    tune.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                      help="stop after this long (what was measured is kept)")
+    tune.add_argument("--workers", type=int, default=2, help="candidates built at once (default 2)")
+    tune.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
+    tune.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
+                      help="measure with a symbolic dim at this size (default 1), e.g. frames=200")
+    tune.set_defaults(run=cmd_tune)
 
     run = commands.add_parser("run", help="run a compiled artifact on .npy inputs")
     run.add_argument("artifact", help="artifact directory written by `convrnn compile`")
     run.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy", help="an input (repeatable)")
     run.add_argument("--output", help="write all outputs to this .npz file")
     run.set_defaults(run=cmd_run)
+
+    bench_ = commands.add_parser("bench", help="time the model compiled by convrnn beside onnxruntime and OpenVINO")
+    bench_.add_argument("model", help="the .onnx file")
+    bench_.add_argument("--db", help="also time the build tuned with this database")
+    bench_.add_argument("--threads", type=int, default=2)
+    bench_.add_argument("--blocks", type=int, default=4, help="blocks of runs per system, in alternation")
+    bench_.add_argument("--runs", type=int, default=10, help="runs per block")
+    bench_.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
+    bench_.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
+                        help="a symbolic dim's size for the random inputs (default 1)")
+    bench_.add_argument("--json", help="also write the results to this JSON file")
+    bench_.set_defaults(run=cmd_bench)
 
     inspect = commands.add_parser("inspect", help="print a model's graph after import or after a pass")
     inspect.add_argument("model", help="the .onnx file")

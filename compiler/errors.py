@@ -12,3 +12,7 @@ class UnsupportedError(ConvrnnError):
 
 class TargetError(ConvrnnError):
     """The compilation target is unknown or malformed."""
+
+
+class TuningError(ConvrnnError):
+    """A tuning database is missing or cannot be used."""

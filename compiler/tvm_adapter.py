@@ -77,6 +77,13 @@ def build(functions: dict[str, PrimFunc], target: Target):
     return tvm.compile(module, target=tvm_target(target))
 
 
+def time_kernel(executable: Any, name: str, args: Sequence[Any], repeat: int = 5, min_repeat_ms: int = 20) -> float:
+    """Median seconds per call of kernel `name` (TVM's time evaluator: each of `repeat`
+    measurements runs the kernel enough times to last `min_repeat_ms`)."""
+    timer = executable.mod.time_evaluator(name, args[0].device, number=1, repeat=repeat, min_repeat_ms=min_repeat_ms)
+    return float(timer(*args).median)
+
+
 def export_library(executable: Any, path: str) -> None:
     executable.export_library(path)
 

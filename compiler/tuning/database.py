@@ -1,0 +1,90 @@
+"""The tuning database: a JSON-lines file, one measured candidate per line.
+
+Appending one complete line per measurement (flushed and fsynced) is what makes a killed
+tuning run resumable and loses nothing measured before the kill; a line that does not parse
+(a torn last line, a hand edit) is reported and skipped, never fatal.
+
+A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op": "Conv",
+"describe": "...", "knobs": {...}, "ms": float or null, "error": text or null, "time": ISO}.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+FORMAT_VERSION = 1
+_REQUIRED = {"version": int, "target": str, "task": str, "knobs": dict}
+
+
+def knobs_key(knobs: dict) -> str:
+    return json.dumps(knobs, sort_keys=True)
+
+
+@dataclass
+class TuningDatabase:
+    path: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line per skipped line of the file
+
+    @classmethod
+    def open(cls, path: "str | os.PathLike") -> "TuningDatabase":
+        """Read `path` (a missing file is an empty database)."""
+        db = cls(Path(path))
+        if not db.path.exists():
+            return db
+        with open(db.path, encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                problem = db._take(line)
+                if problem:
+                    db.problems.append(f"{db.path}:{number}: {problem}; line skipped")
+        return db
+
+    def _take(self, line: str) -> Optional[str]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"not JSON ({exc.msg})"
+        if not isinstance(record, dict):
+            return "not a JSON object"
+        for key, kind in _REQUIRED.items():
+            if not isinstance(record.get(key), kind):
+                return f"missing or malformed {key!r}"
+        if record["version"] != FORMAT_VERSION:
+            return f"record format version {record['version']}, this convrnn reads {FORMAT_VERSION}"
+        ms = record.get("ms")
+        if ms is not None and not (isinstance(ms, (int, float)) and ms > 0):
+            return "malformed 'ms'"
+        self.records.append(record)
+        return None
+
+    def append(self, record: dict[str, Any]) -> None:
+        record = {"version": FORMAT_VERSION, **record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        line = json.dumps(record, sort_keys=True) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+", encoding="utf-8") as out:
+            if out.tell() and not self._ends_with_newline(out):
+                line = "\n" + line  # after a torn last line (a killed writer): start a fresh one
+            out.write(line)
+            out.flush()
+            os.fsync(out.fileno())
+        self.records.append(record)
+
+    @staticmethod
+    def _ends_with_newline(handle) -> bool:
+        with open(handle.name, "rb") as raw:
+            raw.seek(-1, os.SEEK_END)
+            return raw.read(1) == b"\n"
+
+    def of_task(self, target: str, task: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["target"] == target and r["task"] == task]
+
+    def best(self, target: str, task: str) -> Optional[dict[str, Any]]:
+        """The fastest successful record of a task on a target (None when there is none)."""
+        measured = [r for r in self.of_task(target, task) if r.get("ms") is not None]
+        return min(measured, key=lambda r: r["ms"]) if measured else None

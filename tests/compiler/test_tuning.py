@@ -1,0 +1,153 @@
+"""convrnn tune: records per task, resume (also after a kill), corrupt lines, and compile's
+choice of the best record; tuned kernels compute what untuned ones do. Tiny budgets."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+import support
+from convrnn.compiler import compile_model
+from convrnn.compiler.cli import main
+from convrnn.compiler.errors import TuningError
+from convrnn.compiler.target import parse_target
+from convrnn.compiler.tuning.database import TuningDatabase
+from convrnn.compiler.tuning.tasks import extract_tasks
+from convrnn.compiler.tuning.tuner import tune
+from convrnn.compiler.passes import run_pipeline
+from convrnn.frontend import import_onnx
+from convrnn.runtime import load
+
+
+def conv_gemm_model() -> onnx.ModelProto:
+    """Conv 8->16 3x3 + Relu, Flatten, Gemm -> 32: two tunable tasks."""
+    rng = np.random.default_rng(3)
+    inits = [("W", (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype("float32")),
+             ("B", rng.standard_normal(16).astype("float32")),
+             ("G", (rng.standard_normal((16 * 6 * 6, 32)) * 0.05).astype("float32"))]
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"]),
+             helper.make_node("Gemm", ["f", "G"], ["y"])]
+    return support.make_model(nodes, [support.tensor_info("x", "float32", ["n", 8, 6, 6])],
+                              [support.tensor_info("y", "float32", None)], inits)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tune") / "model.onnx"
+    onnx.save(conv_gemm_model(), path)
+    return path
+
+
+def records_by_task(path):
+    db = TuningDatabase.open(path)
+    assert not db.problems
+    tasks = {}
+    for record in db.records:
+        tasks.setdefault(record["task"], []).append(json.dumps(record["knobs"], sort_keys=True))
+    return tasks
+
+
+def test_tune_writes_one_record_per_candidate_and_resumes(model_file, tmp_path):
+    db_path = tmp_path / "tune.jsonl"
+    outcomes = tune(str(model_file), str(db_path), trials=3)
+    assert [o.task.node.op for o in outcomes] == ["Conv", "Gemm"]
+    first = records_by_task(db_path)
+    assert len(first) == 2 and all(len(knobs) == 3 for knobs in first.values())
+    assert all("{}" in knobs for knobs in first.values())  # the defaults are always measured
+    for outcome in outcomes:
+        assert outcome.best_ms is not None and outcome.best_ms <= outcome.default_ms
+
+    tune(str(model_file), str(db_path), trials=3)  # nothing left to do
+    assert records_by_task(db_path) == first
+    tune(str(model_file), str(db_path), trials=4)  # one more candidate each while the space lasts
+    more = records_by_task(db_path)
+    sizes = {o.task.key: o.task.size + 1 for o in outcomes}  # + the defaults
+    for task, knobs in more.items():
+        assert knobs[:3] == first[task] and len(knobs) == min(4, sizes[task]) and len(set(knobs)) == len(knobs)
+
+
+def test_corrupt_lines_are_reported_and_skipped(model_file, tmp_path):
+    db_path = tmp_path / "tune.jsonl"
+    tune(str(model_file), str(db_path), trials=2)
+    good = db_path.read_text().splitlines()
+    db_path.write_text("\n".join([good[0], "not json at all", '{"version": 1, "task": 3}', *good[1:],
+                                  good[-1][: len(good[-1]) // 2]]))  # a torn last line, no newline
+    db = TuningDatabase.open(db_path)
+    assert len(db.records) == len(good)
+    assert [p.split(": ", 1)[0].rsplit(":", 1)[1] for p in db.problems] == ["2", "3", str(len(good) + 3)]
+    lines = []
+    tune(str(model_file), str(db_path), trials=3, report=lambda line, done: lines.append(line))
+    assert any("not JSON" in line for line in lines)
+    resumed = TuningDatabase.open(db_path)
+    per_task = {}
+    for record in resumed.records:
+        per_task.setdefault(record["task"], []).append(json.dumps(record["knobs"], sort_keys=True))
+    assert all(len(knobs) == 3 == len(set(knobs)) for knobs in per_task.values())
+
+
+def test_killed_tune_keeps_its_records_and_resumes(model_file, tmp_path):
+    db_path = tmp_path / "tune.jsonl"
+    command = [sys.executable, "-m", "convrnn.compiler.cli", "tune", str(model_file), "--db", str(db_path),
+               "--trials", "40"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TVM_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and (not db_path.exists() or len(db_path.read_text().splitlines()) < 3):
+            assert process.poll() is None, "tune finished before it could be killed"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    before = TuningDatabase.open(db_path)
+    assert len(before.records) >= 3 and len(before.problems) <= 1  # at most a torn last line
+    kept = [json.dumps([r["task"], r["knobs"]], sort_keys=True) for r in before.records]
+    tune(str(model_file), str(db_path), trials=len(kept) + 1)
+    after = [json.dumps([r["task"], r["knobs"]], sort_keys=True) for r in TuningDatabase.open(db_path).records]
+    assert after[: len(kept)] == kept and len(after) > len(kept) and len(set(after)) == len(after)
+
+
+def test_compile_takes_the_best_record_and_computes_the_same(model_file, tmp_path):
+    target = parse_target("cpu")
+    tasks = extract_tasks(run_pipeline(import_onnx(str(model_file))), target)
+    conv = next(t for t in tasks if t.node.op == "Conv")
+    chosen = {**{name: values[-1] for name, values in conv.space.items()}}
+    db = TuningDatabase.open(tmp_path / "hand.jsonl")
+    for knobs, ms in (({}, 2.0), (chosen, 1.0), ({name: values[0] for name, values in conv.space.items()}, 3.0)):
+        db.append({"target": str(target), "task": conv.key, "op": "Conv", "knobs": knobs, "ms": ms, "error": None})
+    db.append({"target": '{"kind": "llvm", "mcpu": "other"}', "task": conv.key, "op": "Conv",
+               "knobs": {name: values[0] for name, values in conv.space.items()}, "ms": 0.5, "error": None})
+
+    from convrnn.compiler.tuning.apply import apply_tuning
+    graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
+    assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [chosen]
+
+    x = support.random_input((2, 8, 6, 6), seed=1)
+    tuned = load(compile_model(str(model_file), tmp_path / "tuned", db=db.path)).run(x)[0]
+    untuned = load(compile_model(str(model_file), tmp_path / "untuned")).run(x)[0]
+    np.testing.assert_allclose(tuned, untuned, rtol=1e-5, atol=1e-5)
+    support.assert_matches_onnxruntime(conv_gemm_model(), {"x": x})
+
+
+def test_cli_tune_then_compile_with_db(model_file, tmp_path, capsys):
+    db_path = tmp_path / "cli.jsonl"
+    assert main(["tune", str(model_file), "--db", str(db_path), "--trials", "2"]) == 0
+    assert "tuned 2/2 tasks" in capsys.readouterr().out
+    assert main(["compile", str(model_file), "-o", str(tmp_path / "out"), "--db", str(db_path)]) == 0
+
+
+def test_cli_user_errors_are_one_line(model_file, tmp_path, capsys):
+    assert main(["compile", str(model_file), "-o", str(tmp_path / "out"), "--db", str(tmp_path / "none.jsonl")]) == 2
+    assert main(["tune", str(model_file), "--db", str(tmp_path / "t.jsonl"), "--trials", "0"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and "no tuning database" in errors[0] and "--trials" in errors[1]
+    with pytest.raises(TuningError):
+        compile_model(str(model_file), tmp_path / "out", db=tmp_path / "none.jsonl")
