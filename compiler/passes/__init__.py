@@ -9,11 +9,13 @@ from typing import Callable, Optional
 from convrnn.compiler.ir import Graph
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
+from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
 from convrnn.compiler.passes.fuse_conv_epilogue import fuse_conv_epilogue
 
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
+    ("fold_pad_into_conv", fold_pad_into_conv),
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
     ("fuse_conv_epilogue", fuse_conv_epilogue),
