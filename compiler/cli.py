@@ -68,6 +68,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     if args.trials < 1:
         raise CliError(f"--trials must be at least 1, got {args.trials}")
+    _use_threads(args.threads)  # kernels are measured with the threads they will run with
     progress = _Progress(sys.stderr)
     start = time.perf_counter()
     outcomes = tune(args.model, args.db, target=args.target, trials=args.trials, time_budget=args.time_budget,
@@ -106,11 +107,22 @@ def _parse_dim(text: str) -> tuple[str, int]:
     return name, int(size)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def _use_threads(threads: Optional[int]) -> int:
+    """Set the thread count before TVM is first imported (it reads it then); returns it."""
     import os
+
+    from convrnn.runtime.threads import physical_cores
+
+    if threads is not None and threads < 1:
+        raise CliError(f"--threads must be at least 1, got {threads}")
+    os.environ["TVM_NUM_THREADS"] = str(threads or os.environ.get("TVM_NUM_THREADS") or physical_cores())
+    return int(os.environ["TVM_NUM_THREADS"])
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
-    os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read when TVM is first imported, below
+    args.threads = _use_threads(args.threads)
     from convrnn.compiler.bench import bench, table, write_json
     from convrnn.compiler.build import compile_model
     from convrnn.runtime import load
@@ -198,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                       help="stop after this long (what was measured is kept)")
     tune.add_argument("--workers", type=int, default=2, help="candidates built at once (default 2)")
+    tune.add_argument("--threads", type=int, default=None,
+                      help="threads the kernels are measured with (default: TVM_NUM_THREADS, else one per core)")
     tune.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
     tune.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
                       help="measure with a symbolic dim at this size (default 1), e.g. frames=200")
@@ -212,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ = commands.add_parser("bench", help="time the model compiled by convrnn beside onnxruntime and OpenVINO")
     bench_.add_argument("model", help="the .onnx file")
     bench_.add_argument("--db", help="also time the build tuned with this database")
-    bench_.add_argument("--threads", type=int, default=2)
+    bench_.add_argument("--threads", type=int, default=None,
+                        help="threads for every system (default: TVM_NUM_THREADS, else one per core)")
     bench_.add_argument("--blocks", type=int, default=4, help="blocks of runs per system, in alternation")
     bench_.add_argument("--runs", type=int, default=10, help="runs per block")
     bench_.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import tvm
+from convrnn.runtime.threads import set_default_threads
+
+set_default_threads()  # before TVM starts its thread pool (runtime/threads.py)
+import tvm  # noqa: E402
 from tvm import te, topi, tirx  # noqa: F401  (re-exported for op modules)
 from tvm.s_tir import Schedule  # noqa: F401
 

@@ -71,3 +71,24 @@ def progress(items: Iterable[Item], label: str, total: int | None = None) -> Ite
             sys.stderr.flush()
     if draw:
         sys.stderr.write("\n")
+
+
+def print_scores(title: str, recorded: float, ours: float, reference: float | None) -> None:
+    """The recorded PyTorch score beside convrnn's and onnxruntime's (None: not installed)."""
+    print(title)
+    print(f"  pytorch (recorded) {recorded:.2%}")
+    print(f"  convrnn            {ours:.2%}")
+    if reference is not None:
+        print(f"  onnxruntime        {reference:.2%}")
+
+
+def print_latency(title: str, ours: Callable[[], object], theirs: Callable[[], object] | None, runs: int) -> None:
+    """Median latency of a convrnn call beside the same onnxruntime call (None: not installed)."""
+    print(f"{title}, median of {runs} runs:")
+    print(f"  convrnn      {median_ms(ours, runs):.3f} ms")
+    if theirs is not None:
+        print(f"  onnxruntime  {median_ms(theirs, runs):.3f} ms")
+
+
+def threads_label(threads: int) -> str:
+    return f"{threads} thread{'s' if threads > 1 else ''}"

@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-import tvm
 
 from convrnn.runtime.errors import DeviceError
+from convrnn.runtime.threads import set_default_threads
+
+set_default_threads()  # before TVM starts its thread pool (runtime/threads.py)
+import tvm  # noqa: E402
 
 Tensor = tvm.runtime.Tensor
 

@@ -4,6 +4,10 @@ import re
 
 # Check the IR's invariants after every pass of every compile in the test suite.
 os.environ.setdefault("CONVRNN_VERIFY", "1")
+# One TVM thread per test process: xdist already runs a process per core, and more threads
+# than cores would make every parallel kernel wait on descheduled ones. The multi-threaded
+# paths are checked in subprocesses with more threads (tests/ops/test_recurrent_threads.py).
+os.environ.setdefault("TVM_NUM_THREADS", "1")
 
 _CONFORMANCE_ID = re.compile(r"conformance\.py::test_\w+\[(?P<op>[A-Za-z]+)-")
 

@@ -46,11 +46,8 @@ def main() -> None:
     session = support.onnxruntime_session(MODEL, args.threads)
     reference = session.run(None, {"image": images})[0] if session else None
 
-    print(f"held-out accuracy on {len(labels)} digits:")
-    print(f"  pytorch (recorded) {expected['torch_accuracy']:.2%}")
-    print(f"  convrnn            {ours:.2%}")
-    if reference is not None:
-        print(f"  onnxruntime        {accuracy(reference, labels):.2%}")
+    support.print_scores(f"held-out accuracy on {len(labels)} digits:", expected["torch_accuracy"], ours,
+                         None if reference is None else accuracy(reference, labels))
 
     failures = []
     if len(labels) != expected["held_out_samples"]:
@@ -68,11 +65,8 @@ def main() -> None:
         raise SystemExit("MISMATCH: " + "; ".join(failures))
 
     one = images[:1]
-    threads = f"{args.threads} thread{'s' if args.threads > 1 else ''}"
-    print(f"batch-1 latency ({threads}, median of {args.runs} runs):")
-    print(f"  convrnn      {support.median_ms(lambda: model.run(one), args.runs):.3f} ms")
-    if session is not None:
-        print(f"  onnxruntime  {support.median_ms(lambda: session.run(None, {'image': one}), args.runs):.3f} ms")
+    support.print_latency(f"batch-1 latency ({support.threads_label(args.threads)})", lambda: model.run(one),
+                          session and (lambda: session.run(None, {"image": one})), args.runs)
 
 
 if __name__ == "__main__":

@@ -92,11 +92,9 @@ def time_one_utterance(model, session, features: list[np.ndarray], args) -> None
     seconds = [x.shape[3] * HOP / SAMPLE_RATE for x in features]
     x = features[int(np.argmin(np.abs(np.array(seconds) - 2.0)))]  # the one closest to 2 s
     label = f"one {x.shape[3] * HOP / SAMPLE_RATE:.2f} s utterance ({x.shape[3]} frames)"
-    ms = support.median_ms(lambda: model.run(x), args.runs)
-    print(f"\nlatency, {label}, {args.threads} threads, median of {args.runs}:")
-    print(f"  convrnn:     {ms:8.2f} ms")
-    if session is not None:
-        print(f"  onnxruntime: {support.median_ms(lambda: session.run(None, {'features': x}), args.runs):8.2f} ms")
+    print()
+    support.print_latency(f"latency, {label} ({support.threads_label(args.threads)})", lambda: model.run(x),
+                          session and (lambda: session.run(None, {"features": x})), args.runs)
 
 
 if __name__ == "__main__":

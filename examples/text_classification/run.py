@@ -65,11 +65,9 @@ def main() -> None:
     if session is not None:
         reference = classify(lambda batch: session.run(None, {"tokens": batch})[0], encoded, "onnxruntime")
 
-    print(f"held-out accuracy on {len(texts)} fortunes ({len(classes)} languages):")
-    print(f"  pytorch (recorded) {expected['torch_accuracy']:.2%}")
-    print(f"  convrnn            {ours:.2%}")
-    if reference is not None:
-        print(f"  onnxruntime        {accuracy(reference.argmax(axis=1), labels):.2%}")
+    support.print_scores(f"held-out accuracy on {len(texts)} fortunes ({len(classes)} languages):",
+                         expected["torch_accuracy"], ours,
+                         None if reference is None else accuracy(reference.argmax(axis=1), labels))
 
     failures = []
     if len(texts) != expected["held_out_samples"]:
@@ -100,11 +98,9 @@ def main() -> None:
 
     median = sorted(encoded, key=len)[len(encoded) // 2]
     one = tokens.left_pad([median])
-    print(f"one text of the median length, {len(median)} characters "
-          f"({args.threads} threads, median of {args.runs} runs):")
-    print(f"  convrnn      {support.median_ms(lambda: model.run(one), args.runs):.3f} ms")
-    if session is not None:
-        print(f"  onnxruntime  {support.median_ms(lambda: session.run(None, {'tokens': one}), args.runs):.3f} ms")
+    support.print_latency(f"one text of the median length, {len(median)} characters "
+                          f"({support.threads_label(args.threads)})", lambda: model.run(one),
+                          session and (lambda: session.run(None, {"tokens": one})), args.runs)
 
 
 if __name__ == "__main__":
