@@ -46,7 +46,8 @@ class _Shape:
         self.clip = attrs.get("clip")
         self.acts = attrs["activations"]  # per direction: [[name, alpha, beta], ...]
         self.has_lens = bool(attrs["has_lens"])
-        self.ROWS = attrs["rows"]  # batch rows per register block
+        # batch rows per register block: the import-time default, or a tuner's choice
+        self.ROWS = int((attrs.get("knobs") or {}).get("rows", attrs["rows"]))
 
     # --- index helpers (inline expressions) ------------------------------------------------
     def d(self, task):

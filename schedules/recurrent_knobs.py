@@ -14,8 +14,9 @@ Projection GEMM (schedules/recurrent_gemm.py):
   row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
 
 The converter packs weights with these values at import (the target is not known yet, so the
-defaults assume 16 float32 lanes and 2 cores); a tuner passes `knobs(...)` its overrides, and
-they reach the kernels as node attributes.
+defaults assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
+`convrnn tune` searches `rows` (`rows_choices`), which needs no repacking: its choice reaches
+the kernel in the node's "knobs" attribute.
 """
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2) -> int:
 
 def step_rows(gates: int, tile: int, lanes: int) -> int:
     return max(1, min(4, 16 * lanes // (gates * tile)))
+
+
+def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = 24) -> list[int]:
+    """What a tuner may try for `rows`: every count whose accumulators fit the registers."""
+    vectors = gates * -(-tile // lanes)
+    return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
 
 
 def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:

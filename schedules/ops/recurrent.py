@@ -79,6 +79,15 @@ class _Cell(OpDef):
         state = TensorType((directions, batch, hidden), xw.dtype)
         return [y, state, state] if self.name == "LSTM" else [y, state]
 
+    def knob_space(self, inputs, attrs, outputs, target):
+        """The batch rows per register block (the hidden tile is fixed at import, where the
+        weights are packed for it): as many as the accumulator registers allow."""
+        from convrnn.schedules.recurrent_knobs import rows_choices
+
+        if target.kind != "llvm":
+            return None
+        return {"rows": rows_choices(GATES[self.name], attrs["tile"], target.vector_lanes)}
+
     def primfunc(self, input_types, attrs, output_types, target):
         from convrnn.schedules.recurrent_cpu import CELLS
 

@@ -17,6 +17,7 @@ from convrnn.compiler import compile_model
 from convrnn.compiler.cli import main
 from convrnn.compiler.errors import TuningError
 from convrnn.compiler.target import parse_target
+from convrnn.compiler.tuning.apply import apply_tuning
 from convrnn.compiler.tuning.database import TuningDatabase
 from convrnn.compiler.tuning.tasks import extract_tasks
 from convrnn.compiler.tuning.tuner import tune
@@ -126,7 +127,6 @@ def test_compile_takes_the_best_record_and_computes_the_same(model_file, tmp_pat
     db.append({"target": '{"kind": "llvm", "mcpu": "other"}', "task": conv.key, "op": "Conv",
                "knobs": {name: values[0] for name, values in conv.space.items()}, "ms": 0.5, "error": None})
 
-    from convrnn.compiler.tuning.apply import apply_tuning
     graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
     assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [chosen]
 
@@ -151,3 +151,42 @@ def test_cli_user_errors_are_one_line(model_file, tmp_path, capsys):
     assert len(errors) == 2 and "no tuning database" in errors[0] and "--trials" in errors[1]
     with pytest.raises(TuningError):
         compile_model(str(model_file), tmp_path / "out", db=tmp_path / "none.jsonl")
+
+
+def test_cli_bench_prints_a_table_and_writes_json(model_file, tmp_path, capsys):
+    db_path = tmp_path / "bench.jsonl"
+    assert main(["tune", str(model_file), "--db", str(db_path), "--trials", "2"]) == 0
+    out = tmp_path / "bench.json"
+    assert main(["bench", str(model_file), "--db", str(db_path), "--blocks", "1", "--runs", "2",
+                 "--dim", "n=2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| convrnn (untuned) |" in printed and "| convrnn (tuned) |" in printed and "| onnxruntime |" in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert {row["system"] for row in rows} >= {"convrnn (untuned)", "convrnn (tuned)", "onnxruntime"}
+    assert all(row["agrees"] and row["ms"] > 0 for row in rows)
+
+
+def test_recurrent_rows_knob_is_tuned_and_applied(tmp_path):
+    rng = np.random.default_rng(4)
+    hidden = 16
+    inits = [("W", rng.uniform(-0.5, 0.5, (1, 4 * hidden, 3)).astype(np.float32)),
+             ("R", rng.uniform(-0.3, 0.3, (1, 4 * hidden, hidden)).astype(np.float32))]
+    model = support.make_model([helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=hidden)],
+                               [support.tensor_info("x", "float32", ["seq", "batch", 3])],
+                               [support.tensor_info("y", "float32", None)], inits, opset=14)
+    path = tmp_path / "lstm.onnx"
+    onnx.save(model, path)
+    db_path = tmp_path / "lstm.jsonl"
+    (outcome,) = [o for o in tune(str(path), str(db_path), trials=3, dims={"batch": 4, "seq": 5})
+                  if o.task.node.op == "LSTM"]
+    assert set(outcome.task.space) == {"rows"} and outcome.measured == 3
+
+    target = parse_target("cpu")
+    db = TuningDatabase.open(tmp_path / "rows.jsonl")
+    db.append({"target": str(target), "task": outcome.task.key, "op": "LSTM", "knobs": {"rows": 3}, "ms": 1.0,
+               "error": None})
+    graph = apply_tuning(run_pipeline(import_onnx(str(path))), db, target)
+    assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "LSTM"] == [{"rows": 3}]
+    x = support.random_input((6, 5, 3), seed=2, low=-1, high=1)  # 5 rows: a block of 3, then 2 alone
+    tuned = load(compile_model(str(path), tmp_path / "tuned", db=db.path)).run(x)[0]
+    np.testing.assert_allclose(tuned, support.run_onnxruntime(model, {"x": x})[0], rtol=1e-4, atol=1e-5)
