@@ -12,6 +12,16 @@ def _format_attr(value) -> str:
     return str(value)
 
 
+def _format_steps(steps: list) -> str:
+    """An ElementwiseChain's steps as one expression over its inputs: Sigmoid(Mul($0, $0))."""
+    texts: list[str] = []
+    for step in steps:
+        args = [f"${ref}" if ref >= 0 else texts[-1 - ref] for ref in step["args"]]
+        extra = [f"{k}={_format_attr(v)}" for k, v in sorted(step.get("attrs", {}).items())]
+        texts.append(f"{step['op']}({', '.join(args + extra)})")
+    return texts[-1]
+
+
 def format_graph(graph: Graph, max_constants: int = 8) -> str:
     lines = [f"graph({', '.join(f'%{v.name}: {v.type}' for v in graph.inputs)}) {{"]
     constants = list(graph.constant_values.values())
@@ -23,7 +33,8 @@ def format_graph(graph: Graph, max_constants: int = 8) -> str:
     for node in graph.nodes:
         outs = ", ".join(f"%{v.name}: {v.type}" for v in node.outputs)
         args = ", ".join("_" if v is None else f"%{v.name}" for v in node.inputs)
-        attrs = ", ".join(f"{k}={_format_attr(v)}" for k, v in sorted(node.attrs.items()))
+        attrs = ", ".join(f"{k}={_format_steps(v) if k == 'steps' else _format_attr(v)}"
+                          for k, v in sorted(node.attrs.items()))
         lines.append(f"  {outs} = {node.op}({args}{'; ' + attrs if attrs else ''})  # {node.name}")
     lines.append(f"  return {', '.join('%' + v.name for v in graph.outputs)}")
     lines.append("}")

@@ -11,6 +11,7 @@ from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
 from convrnn.compiler.passes.fuse_conv_epilogue import fuse_conv_epilogue
+from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 
 Pass = Callable[[Graph], Graph]
 
@@ -19,6 +20,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
     ("fuse_conv_epilogue", fuse_conv_epilogue),
+    ("fuse_elementwise", fuse_elementwise),
 ]
 
 
