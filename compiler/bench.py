@@ -17,7 +17,10 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 SLOW_RUN_S = 0.5  # a system slower than this per call gets one call per block
-PAUSE_S = 0.05  # lets the previous system's spinning threads go idle
+# Lets the previous system's spinning threads go idle: OpenMP runtimes (PyTorch's) busy-wait
+# for up to 200 ms after a parallel region; with 50 ms pauses, whatever ran after PyTorch
+# was measured up to 1.5x slow here.
+PAUSE_S = 0.3
 RTOL, ATOL = 1e-3, 1e-4
 
 Runner = Callable[[], list]
