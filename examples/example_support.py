@@ -5,6 +5,7 @@ Call `use_threads(n)` before anything imports convrnn: TVM reads TVM_NUM_THREADS
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -18,6 +19,16 @@ Item = TypeVar("Item")
 
 def use_threads(threads: int) -> None:
     os.environ["TVM_NUM_THREADS"] = str(threads)
+
+
+def parse_arguments(doc: str, runs: int, runs_help: str) -> argparse.Namespace:
+    """--threads (default 2, applied at once: before convrnn, and so TVM, is imported) and --runs."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
+    args = parser.parse_args()
+    use_threads(args.threads)
+    return args
 
 
 def compile_and_load(model_path: Path, input_shapes: dict | None = None):

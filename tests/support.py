@@ -112,3 +112,13 @@ def weighted_node_case(op: str, x_shape, w_shape, out_channels: int, seed: int, 
         feeds["W"] = weight
     node = helper.make_node(op, names, ["Y"], **attrs)
     return make_model([node], inputs, [tensor_info("Y", "float32", None)], inits, opset=opset), feeds
+
+
+def run_script(path, *arguments: str, timeout: int = 300) -> str:
+    """Run a Python script (an example) to completion; its stdout, once it has exited 0."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(path), *arguments], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

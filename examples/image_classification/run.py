@@ -10,7 +10,6 @@ onnxruntime is installed); the script exits non-zero otherwise. Then it times ba
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,11 +29,7 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=200, help="timed batch-1 calls per runtime")
-    args = parser.parse_args()
-    support.use_threads(args.threads)  # before convrnn (and so TVM) is first imported
+    args = support.parse_arguments(__doc__, runs=200, runs_help="timed batch-1 calls per runtime")
 
     held_out = np.load(HERE / "held_out.npz")
     images, labels = held_out["images"], held_out["labels"]

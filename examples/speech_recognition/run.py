@@ -11,7 +11,6 @@ if convrnn disagrees with either, and times one utterance of about two seconds.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -29,11 +28,7 @@ SHOWN = 6  # transcripts printed (and every misrecognized one)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=20, help="timed calls per engine for the latency")
-    args = parser.parse_args()
-    support.use_threads(args.threads)  # before convrnn (TVM) is imported
+    args = support.parse_arguments(__doc__, runs=20, runs_help="timed calls per engine for the latency")
 
     listing = json.loads((HERE / "utterances.json").read_text())
     expected = json.loads((HERE / "expected.json").read_text())

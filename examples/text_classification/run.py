@@ -12,7 +12,6 @@ the script exits non-zero otherwise. Then it times one text of the median length
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -42,11 +41,7 @@ def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=100, help="timed one-text calls per runtime")
-    args = parser.parse_args()
-    support.use_threads(args.threads)  # before convrnn (and so TVM) is first imported
+    args = support.parse_arguments(__doc__, runs=100, runs_help="timed one-text calls per runtime")
 
     chars = json.loads((HERE / "vocab.json").read_text(encoding="utf-8"))["chars"]
     samples = json.loads((HERE / "held_out.json").read_text(encoding="utf-8"))

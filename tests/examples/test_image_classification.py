@@ -1,8 +1,6 @@
 """The digits example: its trained model matches onnxruntime, and run.py reproduces PyTorch's accuracy."""
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
@@ -20,10 +18,8 @@ def test_digits_model_matches_onnxruntime():
 
 
 def test_run_script_reproduces_recorded_accuracy():
-    result = subprocess.run([sys.executable, str(EXAMPLE / "run.py"), "--runs", "3"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
+    stdout = support.run_script(EXAMPLE / "run.py", "--runs", "3", timeout=120)
     expected = json.loads((EXAMPLE / "expected.json").read_text())["torch_accuracy"]
-    printed = re.search(r"^\s*convrnn\s+([\d.]+)%$", result.stdout, re.MULTILINE)
-    assert printed, result.stdout
+    printed = re.search(r"^\s*convrnn\s+([\d.]+)%$", stdout, re.MULTILINE)
+    assert printed, stdout
     assert printed.group(1) == f"{100 * expected:.2f}"

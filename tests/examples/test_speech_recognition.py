@@ -2,8 +2,6 @@
 recognizes the committed utterances with PyTorch's word error rate."""
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
@@ -22,11 +20,9 @@ def test_model_matches_onnxruntime_at_two_lengths():
 
 
 def test_run_script_reproduces_pytorch_wer():
-    result = subprocess.run([sys.executable, str(EXAMPLE / "run.py"), "--runs", "2"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+    stdout = support.run_script(EXAMPLE / "run.py", "--runs", "2", timeout=300)
     expected = json.loads((EXAMPLE / "expected.json").read_text())
-    printed = re.search(r"convrnn WER: +([\d.]+)%", result.stdout)
-    assert printed, result.stdout
+    printed = re.search(r"convrnn WER: +([\d.]+)%", stdout)
+    assert printed, stdout
     assert float(printed.group(1)) == round(expected["pytorch_wer"], 2)
-    assert "onnxruntime WER" in result.stdout and "convrnn agrees" in result.stdout
+    assert "onnxruntime WER" in stdout and "convrnn agrees" in stdout

@@ -2,8 +2,6 @@
 lengths, and run.py reaches exactly the accuracy PyTorch recorded."""
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
@@ -23,11 +21,9 @@ def test_model_matches_onnxruntime_at_two_lengths():
 
 
 def test_run_script_reaches_pytorch_accuracy():
-    result = subprocess.run([sys.executable, str(EXAMPLE / "run.py"), "--runs", "3"],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+    stdout = support.run_script(EXAMPLE / "run.py", "--runs", "3", timeout=300)
     expected = json.loads((EXAMPLE / "expected.json").read_text())
-    printed = re.search(r"^  convrnn\s+([\d.]+)%$", result.stdout, re.MULTILINE)
-    assert printed, result.stdout
+    printed = re.search(r"^  convrnn\s+([\d.]+)%$", stdout, re.MULTILINE)
+    assert printed, stdout
     assert printed.group(1) == f"{expected['torch_accuracy']:.2%}".rstrip("%")
-    assert "onnxruntime  " in result.stdout  # the latency line: onnxruntime is a test dependency
+    assert "onnxruntime  " in stdout  # the latency line: onnxruntime is a test dependency
