@@ -186,6 +186,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_measuring_arguments(parser: argparse.ArgumentParser, threads_use: str) -> None:
+    """The options of the commands that time kernels: threads, input shapes, symbolic sizes."""
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"threads {threads_use} (default: TVM_NUM_THREADS, else one per core)")
+    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
+    parser.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
+                        help="a symbolic dim's size when measuring (default 1), e.g. frames=200")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from convrnn.compiler.passes import pass_names
 
@@ -210,11 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                       help="stop after this long (what was measured is kept)")
     tune.add_argument("--workers", type=int, default=2, help="candidates built at once (default 2)")
-    tune.add_argument("--threads", type=int, default=None,
-                      help="threads the kernels are measured with (default: TVM_NUM_THREADS, else one per core)")
-    tune.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
-    tune.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
-                      help="measure with a symbolic dim at this size (default 1), e.g. frames=200")
+    _add_measuring_arguments(tune, "the kernels are measured with")
     tune.set_defaults(run=cmd_tune)
 
     run = commands.add_parser("run", help="run a compiled artifact on .npy inputs")
@@ -226,13 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ = commands.add_parser("bench", help="time the model compiled by convrnn beside onnxruntime and OpenVINO")
     bench_.add_argument("model", help="the .onnx file")
     bench_.add_argument("--db", help="also time the build tuned with this database")
-    bench_.add_argument("--threads", type=int, default=None,
-                        help="threads for every system (default: TVM_NUM_THREADS, else one per core)")
+    _add_measuring_arguments(bench_, "every system runs with")
     bench_.add_argument("--blocks", type=int, default=4, help="blocks of runs per system, in alternation")
     bench_.add_argument("--runs", type=int, default=10, help="runs per block")
-    bench_.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS", help="as for compile")
-    bench_.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
-                        help="a symbolic dim's size for the random inputs (default 1)")
     bench_.add_argument("--json", help="also write the results to this JSON file")
     bench_.set_defaults(run=cmd_bench)
 
