@@ -190,3 +190,13 @@ def test_recurrent_rows_knob_is_tuned_and_applied(tmp_path):
     x = support.random_input((6, 5, 3), seed=2, low=-1, high=1)  # 5 rows: a block of 3, then 2 alone
     tuned = load(compile_model(str(path), tmp_path / "tuned", db=db.path)).run(x)[0]
     np.testing.assert_allclose(tuned, support.run_onnxruntime(model, {"x": x})[0], rtol=1e-4, atol=1e-5)
+
+
+def test_time_budget_stops_the_search_and_keeps_what_was_measured(model_file, tmp_path):
+    db_path = tmp_path / "budget.jsonl"
+    outcomes = tune(str(model_file), str(db_path), trials=40, time_budget=0)
+    assert all(o.measured == 0 and o.best_ms is None for o in outcomes) and not db_path.exists()
+    tune(str(model_file), str(db_path), trials=2)
+    kept = TuningDatabase.open(db_path).records
+    tune(str(model_file), str(db_path), trials=40, time_budget=0)  # spent at once: nothing new, nothing lost
+    assert TuningDatabase.open(db_path).records == kept
