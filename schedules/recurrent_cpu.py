@@ -118,6 +118,15 @@ def _macros(shape: _Shape):
                     j < H, S0[db // batch, db % batch * has, T.min(j, H - 1)], T.float32(0))
 
     @T.macro
+    def start_gates(acc, first, k, s, task, b0, rows, gates):
+        """acc[r, first + g] = the projected input (XW, biases included) of gates first .. first + gates - 1."""
+        for r in T.unroll(rows):
+            for g in T.unroll(gates):
+                for jj in T.vectorized(TILE):
+                    acc[r, first + g, jj] = shape.xw(k.XW, shape.time(s, shape.length(k.SL, b0 + r, k.seq), task),
+                                                  b0 + r, task, first + g, jj)
+
+    @T.macro
     def gemv(acc, first, HS, cur, RT, task, b0, rows, gates):
         """acc[r, first + g] += h_prev[b0 + r] · R_gᵀ for this task's lanes and RT's gates:
         each weight vector is loaded once for the block's rows."""
@@ -200,7 +209,7 @@ def _macros(shape: _Shape):
 
         return loop
 
-    return check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time
+    return check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time
 
 
 def lstm_primfunc(attrs: dict) -> Any:
@@ -208,7 +217,7 @@ def lstm_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 4)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, has_c0, input_forget = attrs["has_initial_h"], attrs["has_initial_c"], attrs["input_forget"]
 
     def forget(i_gate, f_pre, c_prev, p_f, task):
@@ -219,10 +228,7 @@ def lstm_primfunc(attrs: dict) -> Any:
     @T.macro
     def body(k, s, task, b0, rows):
         acc = T.alloc_buffer((rows, 4, TILE), F32, scope="local")
-        for r in T.unroll(rows):
-            for g in T.unroll(4):
-                for jj in T.vectorized(TILE):
-                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
+        start_gates(acc, 0, k, s, task, b0, rows, 4)
         gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 4)
         for r in T.unroll(rows):
             # input gate, then c (in place), then o and h from the new c (peepholes: i, o, f)
@@ -291,7 +297,7 @@ def gru_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 3)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, linear_before_reset = attrs["has_initial_h"], bool(attrs["linear_before_reset"])
 
     @T.macro
@@ -307,10 +313,8 @@ def gru_primfunc(attrs: dict) -> Any:
     @T.macro
     def fused_body(k, s, task, b0, rows):
         acc = T.alloc_buffer((rows, 3, TILE), F32, scope="local")
+        start_gates(acc, 0, k, s, task, b0, rows, 2)
         for r in T.unroll(rows):
-            for g in T.unroll(2):
-                for jj in T.vectorized(TILE):
-                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
             for jj in T.vectorized(TILE):
                 acc[r, 2, jj] = k.RB[task // NB, task % NB * TILE + jj]
         gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 2)
@@ -327,10 +331,7 @@ def gru_primfunc(attrs: dict) -> Any:
     @T.macro
     def reset_body(k, s, task, b0, rows):
         acc = T.alloc_buffer((rows, 2, TILE), F32, scope="local")
-        for r in T.unroll(rows):
-            for g in T.unroll(2):
-                for jj in T.vectorized(TILE):
-                    acc[r, g, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, g, jj)
+        start_gates(acc, 0, k, s, task, b0, rows, 2)
         gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 2)
         for r in T.unroll(rows):
             for jj in T.vectorized(TILE):
@@ -342,9 +343,7 @@ def gru_primfunc(attrs: dict) -> Any:
     @T.macro
     def candidate_body(k, s, task, b0, rows):
         acc = T.alloc_buffer((rows, 3, TILE), F32, scope="local")
-        for r in T.unroll(rows):
-            for jj in T.vectorized(TILE):
-                acc[r, 2, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, 2, jj)
+        start_gates(acc, 2, k, s, task, b0, rows, 1)
         gemv(acc, 2, k.RH, 0, k.RTh, task, b0, rows, 1)
         for r in T.unroll(rows):
             for jj in T.vectorized(TILE):
@@ -405,15 +404,13 @@ def rnn_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 1)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
     has_h0 = attrs["has_initial_h"]
 
     @T.macro
     def body(k, s, task, b0, rows):
         acc = T.alloc_buffer((rows, 1, TILE), F32, scope="local")
-        for r in T.unroll(rows):
-            for jj in T.vectorized(TILE):
-                acc[r, 0, jj] = sh.xw(k.XW, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), b0 + r, task, 0, jj)
+        start_gates(acc, 0, k, s, task, b0, rows, 1)
         gemv(acc, 0, k.HS, s % 2, k.RT, task, b0, rows, 1)
         for r in T.unroll(rows):
             for jj in T.vectorized(TILE):
