@@ -147,6 +147,11 @@ def _macros(shape: _Shape):
                 Y[s, task // NB, b, task % NB * TILE + jj] = T.float32(0)
 
     @T.macro
+    def finished(k, s, task, b):
+        """A row whose sequence has ended: its state carried, its output zero."""
+        carry(k.HS, s, task, b, k.Y)
+
+    @T.macro
     def store_y(Y, t, HS, s, task, b):
         for jj in T.serial(TILE):
             if task % NB * TILE + jj < H:
@@ -209,7 +214,7 @@ def _macros(shape: _Shape):
 
         return loop
 
-    return check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time
+    return check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time
 
 
 def lstm_primfunc(attrs: dict) -> Any:
@@ -217,7 +222,7 @@ def lstm_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 4)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, has_c0, input_forget = attrs["has_initial_h"], attrs["has_initial_c"], attrs["input_forget"]
 
     def forget(i_gate, f_pre, c_prev, p_f, task):
@@ -247,10 +252,6 @@ def lstm_primfunc(attrs: dict) -> Any:
                     * k.CS[0, task // NB, b0 + r, task % NB * TILE + jj]), task) * sh.act(
                     2, k.CS[0, task // NB, b0 + r, task % NB * TILE + jj], task)
             store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
-
-    @T.macro
-    def finished(k, s, task, b):
-        carry(k.HS, s, task, b, k.Y)
 
     time_loop = over_time(steps(body, finished))
 
@@ -297,7 +298,7 @@ def gru_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 3)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
     has_h0, linear_before_reset = attrs["has_initial_h"], bool(attrs["linear_before_reset"])
 
     @T.macro
@@ -353,10 +354,6 @@ def gru_primfunc(attrs: dict) -> Any:
         update(k, s, task, b0, rows, acc)
 
     @T.macro
-    def finished(k, s, task, b):
-        carry(k.HS, s, task, b, k.Y)
-
-    @T.macro
     def nothing(k, s, task, b):
         T.evaluate(0)
 
@@ -404,7 +401,7 @@ def rnn_primfunc(attrs: dict) -> Any:
 
     sh = _Shape(attrs, 1)
     H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, carry, store_y, store_final, steps, over_time = _macros(sh)
+    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
     has_h0 = attrs["has_initial_h"]
 
     @T.macro
@@ -416,10 +413,6 @@ def rnn_primfunc(attrs: dict) -> Any:
             for jj in T.vectorized(TILE):
                 k.HS[(s + 1) % 2, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(acc[r, 0, jj]), task)
             store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
-
-    @T.macro
-    def finished(k, s, task, b):
-        carry(k.HS, s, task, b, k.Y)
 
     time_loop = over_time(steps(body, finished))
 
