@@ -8,17 +8,15 @@ thread pools keep spinning after a call), and the median over all blocks is repo
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import against_onnxruntime
+from timing import against_onnxruntime, timing_parser
 
 # name: (in_channels, size, out_channels, kernel, stride, pad)
 RESNET18_CONVS = {
@@ -74,10 +72,7 @@ def measure(name, model, feeds, flops, threads, blocks, runs, workdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=10)
+    parser = timing_parser(__doc__)
     parser.add_argument("--only", default="", help="substring of the layer names to run")
     args = parser.parse_args(argv)
     if os.environ.get("TVM_NUM_THREADS") != str(args.threads):

@@ -22,7 +22,6 @@ waiting on a descheduled thread), and every system's numbers moved by 2-3x betwe
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -213,10 +212,9 @@ def print_table(rows: list[dict], args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=10)
+    from timing import timing_parser
+
+    parser = timing_parser(__doc__)
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), default=list(SYSTEMS),
                         help="which systems to run (onnxruntime always runs: it is the reference)")

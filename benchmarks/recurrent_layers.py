@@ -9,7 +9,6 @@ to 1000 at import: the time loop is a loop, so they should match.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import against_onnxruntime
+from timing import against_onnxruntime, timing_parser
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # name: (op, hidden, inputs, seq, batch, direction)
@@ -65,10 +64,7 @@ def compile_times(workdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=10)
+    parser = timing_parser(__doc__)
     parser.add_argument("--only", default="", help="substring of the layer names to run")
     args = parser.parse_args(argv)
     if os.environ.get("TVM_NUM_THREADS") != str(args.threads):

@@ -15,7 +15,6 @@ without it; never committed) and the committed test models in tests/data/.
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from timing import time_in_blocks
+from timing import time_in_blocks, timing_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -164,10 +163,7 @@ def benchmark(name: str, systems: dict, work: Path, args) -> list[tuple]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=10)
+    parser = timing_parser(__doc__)
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--db", help="a tuning database: also time convrnn tuned with it")
     parser.add_argument("--json", help="write the rows to this JSON file")

@@ -2,7 +2,18 @@
 which `convrnn bench` uses too), so the scripts and the CLI measure the same way."""
 from __future__ import annotations
 
+import argparse
+
 from convrnn.compiler.bench import time_in_blocks  # noqa: F401  (re-exported for the scripts)
+
+
+def timing_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark script takes: threads per system, blocks and runs per block."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=10)
+    return parser
 
 
 def against_onnxruntime(model, feeds: dict, threads: int, blocks: int, runs: int, path: str,
