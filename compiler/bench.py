@@ -8,6 +8,7 @@ of runs per system, taken in alternation with a pause before each block, do not.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -125,4 +126,8 @@ def table(rows: list[Row]) -> str:
 
 
 def write_json(path: "str | Path", rows: list[Row], meta: dict) -> None:
-    Path(path).write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    """Through a temporary file beside it, so an interrupted write leaves no partial file."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps({**meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    os.replace(partial, path)

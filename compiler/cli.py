@@ -66,8 +66,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_tune(args: argparse.Namespace) -> int:
     from convrnn.compiler.tuning.tuner import tune
 
-    if args.trials < 1:
-        raise CliError(f"--trials must be at least 1, got {args.trials}")
+    _at_least(1, trials=args.trials, workers=args.workers)
+    if args.time_budget is not None:
+        _at_least(0, time_budget=args.time_budget)
     _use_threads(args.threads)  # kernels are measured with the threads they will run with
     progress = _Progress(sys.stderr)
     start = time.perf_counter()
@@ -107,14 +108,21 @@ def _parse_dim(text: str) -> tuple[str, int]:
     return name, int(size)
 
 
+def _at_least(minimum: float, **flags: float) -> None:
+    """A CliError naming the first of the numeric options `flags` below `minimum`."""
+    for name, value in flags.items():
+        if value < minimum:
+            raise CliError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
 def _use_threads(threads: Optional[int]) -> int:
     """Set the thread count before TVM is first imported (it reads it then); returns it."""
     import os
 
     from convrnn.runtime.threads import physical_cores
 
-    if threads is not None and threads < 1:
-        raise CliError(f"--threads must be at least 1, got {threads}")
+    if threads is not None:
+        _at_least(1, threads=threads)
     os.environ["TVM_NUM_THREADS"] = str(threads or os.environ.get("TVM_NUM_THREADS") or physical_cores())
     return int(os.environ["TVM_NUM_THREADS"])
 
@@ -122,6 +130,9 @@ def _use_threads(threads: Optional[int]) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
+    _at_least(1, blocks=args.blocks, runs=args.runs)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise CliError(f"--json {args.json}: no such folder {Path(args.json).resolve().parent}")
     args.threads = _use_threads(args.threads)
     from convrnn.compiler.bench import bench, table, write_json
     from convrnn.compiler.build import compile_model

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from convrnn.compiler.errors import TuningError
+
 FORMAT_VERSION = 1
 _REQUIRED = {"version": int, "target": str, "task": str, "knobs": dict}
 
@@ -36,13 +38,16 @@ class TuningDatabase:
         db = cls(Path(path))
         if not db.path.exists():
             return db
-        with open(db.path, encoding="utf-8", errors="replace") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                problem = db._take(line)
-                if problem:
-                    db.problems.append(f"{db.path}:{number}: {problem}; line skipped")
+        try:
+            with open(db.path, encoding="utf-8", errors="replace") as lines:
+                for number, line in enumerate(lines, 1):
+                    if not line.strip():
+                        continue
+                    problem = db._take(line)
+                    if problem:
+                        db.problems.append(f"{db.path}:{number}: {problem}; line skipped")
+        except OSError as exc:  # a folder, no permission: nothing half-read is used
+            raise TuningError(f"cannot read tuning database {db.path}: {exc.strerror}") from None
         return db
 
     def _take(self, line: str) -> Optional[str]:
@@ -66,13 +71,16 @@ class TuningDatabase:
     def append(self, record: dict[str, Any]) -> None:
         record = {"version": FORMAT_VERSION, **record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
         line = json.dumps(record, sort_keys=True) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+", encoding="utf-8") as out:
-            if out.tell() and not self._ends_with_newline(out):
-                line = "\n" + line  # after a torn last line (a killed writer): start a fresh one
-            out.write(line)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a+", encoding="utf-8") as out:
+                if out.tell() and not self._ends_with_newline(out):
+                    line = "\n" + line  # after a torn last line (a killed writer): start a fresh one
+                out.write(line)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise TuningError(f"cannot write tuning database {self.path}: {exc.strerror}") from None
         self.records.append(record)
 
     @staticmethod

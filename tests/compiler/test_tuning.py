@@ -2,6 +2,7 @@
 choice of the best record; tuned kernels compute what untuned ones do. Tiny budgets."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,3 +201,25 @@ def test_time_budget_stops_the_search_and_keeps_what_was_measured(model_file, tm
     kept = TuningDatabase.open(db_path).records
     tune(str(model_file), str(db_path), trials=40, time_budget=0)  # spent at once: nothing new, nothing lost
     assert TuningDatabase.open(db_path).records == kept
+
+
+@pytest.mark.parametrize("command, message", [
+    (["tune", "{model}", "--db", "{tmp}"], "cannot read tuning database"),
+    (["tune", "{model}", "--db", "{tmp}/t.jsonl", "--time-budget", "-1"], "--time-budget must be at least 0"),
+    (["tune", "{model}", "--db", "{tmp}/t.jsonl", "--workers", "0"], "--workers must be at least 1"),
+    (["bench", "{model}", "--runs", "0"], "--runs must be at least 1"),
+    (["bench", "{model}", "--blocks", "0"], "--blocks must be at least 1"),
+    (["bench", "{model}", "--json", "{tmp}/no/such/folder/out.json"], "--json .*: no such folder"),
+], ids=["db_is_a_folder", "negative_budget", "no_workers", "no_runs", "no_blocks", "json_folder_missing"])
+def test_cli_bad_tune_and_bench_options_are_one_line(model_file, tmp_path, capsys, command, message):
+    argv = [part.format(model=model_file, tmp=tmp_path) for part in command]
+    assert main(argv) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and re.search(message, errors[0]), errors
+
+
+def test_unwritable_database_is_a_clear_error(model_file, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(TuningError, match="cannot write tuning database"):
+        tune(str(model_file), str(blocked / "t.jsonl"), trials=2)  # its folder is a file
