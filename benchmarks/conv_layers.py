@@ -9,14 +9,13 @@ thread pools keep spinning after a call), and the median over all blocks is repo
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import against_onnxruntime, timing_parser
+from timing import against_onnxruntime, require_tvm_threads, timing_parser
 
 # name: (in_channels, size, out_channels, kernel, stride, pad)
 RESNET18_CONVS = {
@@ -75,8 +74,7 @@ def main(argv=None):
     parser = timing_parser(__doc__)
     parser.add_argument("--only", default="", help="substring of the layer names to run")
     args = parser.parse_args(argv)
-    if os.environ.get("TVM_NUM_THREADS") != str(args.threads):
-        sys.exit(f"set TVM_NUM_THREADS={args.threads} before starting (TVM reads it once)")
+    require_tvm_threads(args.threads)
     layers = {name: conv_model(*shape) for name, shape in RESNET18_CONVS.items()}
     layers.update({name: dense_model(*shape) for name, shape in DENSE.items()})
     with tempfile.TemporaryDirectory() as workdir:

@@ -10,7 +10,6 @@ to 1000 at import: the time loop is a loop, so they should match.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 
@@ -18,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from timing import against_onnxruntime, timing_parser
+from timing import against_onnxruntime, require_tvm_threads, timing_parser
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # name: (op, hidden, inputs, seq, batch, direction)
@@ -67,8 +66,7 @@ def main(argv=None):
     parser = timing_parser(__doc__)
     parser.add_argument("--only", default="", help="substring of the layer names to run")
     args = parser.parse_args(argv)
-    if os.environ.get("TVM_NUM_THREADS") != str(args.threads):
-        sys.exit(f"set TVM_NUM_THREADS={args.threads} before starting (TVM reads it once)")
+    require_tvm_threads(args.threads)
     with tempfile.TemporaryDirectory() as workdir:
         compile_times(workdir)
         for name, layer in LAYERS.items():

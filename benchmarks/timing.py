@@ -3,6 +3,7 @@ which `convrnn bench` uses too), so the scripts and the CLI measure the same way
 from __future__ import annotations
 
 import argparse
+import os
 
 from convrnn.compiler.bench import time_in_blocks  # noqa: F401  (re-exported for the scripts)
 
@@ -34,3 +35,10 @@ def against_onnxruntime(model, feeds: dict, threads: int, blocks: int, runs: int
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
     return time_in_blocks({"convrnn": lambda: compiled.run(**feeds),
                            "onnxruntime": lambda: session.run(None, feeds)}, blocks, runs)
+
+
+def require_tvm_threads(threads: int) -> None:
+    """Exit unless TVM_NUM_THREADS was set to `threads` before the script started: TVM reads
+    it once, at its first import, so the per-layer scripts cannot set it themselves."""
+    if os.environ.get("TVM_NUM_THREADS") != str(threads):
+        raise SystemExit(f"set TVM_NUM_THREADS={threads} before starting (TVM reads it once)")

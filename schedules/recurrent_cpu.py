@@ -138,18 +138,13 @@ def _macros(shape: _Shape):
                             HS[cur, task // NB, b0 + r, k] * RT[task // NB, task % NB, k, g, jj]
 
     @T.macro
-    def carry(HS, s, task, b, Y):
-        """A finished sequence: keep its state, zero its output at step s."""
+    def finished(k, s, task, b):
+        """A row whose sequence has ended: its state carried, its output at step s zero."""
         for jj in T.vectorized(TILE):
-            HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj] = HS[s % 2, task // NB, b, task % NB * TILE + jj]
+            k.HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj] = k.HS[s % 2, task // NB, b, task % NB * TILE + jj]
         for jj in T.serial(TILE):
             if task % NB * TILE + jj < H:
-                Y[s, task // NB, b, task % NB * TILE + jj] = T.float32(0)
-
-    @T.macro
-    def finished(k, s, task, b):
-        """A row whose sequence has ended: its state carried, its output zero."""
-        carry(k.HS, s, task, b, k.Y)
+                k.Y[s, task // NB, b, task % NB * TILE + jj] = T.float32(0)
 
     @T.macro
     def store_y(Y, t, HS, s, task, b):

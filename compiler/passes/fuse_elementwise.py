@@ -51,7 +51,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
     for node in graph.nodes:
         if not _elementwise(node):
             continue
-        chain = _Chain(nodes=[])
+        chain = _Chain()
         args = []
         for value in node.inputs:
             producer = chain_of.get(id(value))

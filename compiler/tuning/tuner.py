@@ -21,6 +21,7 @@ from convrnn.compiler.tuning.database import TuningDatabase, knobs_key
 from convrnn.compiler.tuning.measure import build_candidate, kernel_arguments, time_candidate
 from convrnn.compiler.tuning.tasks import Task, extract_tasks
 from convrnn.frontend import import_onnx
+from convrnn.runtime import tvm_runtime
 
 RANDOM_START = 3  # candidates drawn at random before evolution starts
 EXPLORE = 0.2  # chance that an evolution step draws at random instead
@@ -76,11 +77,11 @@ def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, rep
             try:
                 executable = build.result()
                 if args is None:
-                    from convrnn.runtime import tvm_runtime
                     args = kernel_arguments(task, dims, tvm_runtime.device(target.device_type))
                 record["ms"] = time_candidate(executable, args)
             except Exception as exc:  # a candidate TVM cannot build or run is recorded, not fatal
-                record["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+                last_line = (str(exc).strip().splitlines() or [""])[-1]
+                record["error"] = f"{type(exc).__name__}: {last_line}"
             db.append(record)
             done[knobs_key(knobs)] = record["ms"]
             best = min((ms for ms in done.values() if ms is not None), default=None)
