@@ -46,8 +46,25 @@ class _Shape:
         self.clip = attrs.get("clip")
         self.acts = attrs["activations"]  # per direction: [[name, alpha, beta], ...]
         self.has_lens = bool(attrs["has_lens"])
+        # ONNX layout 1: X, Y and the states batch-first, read and written in place (no transposes)
+        self.layout = int(attrs.get("layout", 0))
+        # Y unused: the kernel writes none of it (its buffer is a 1x1x1x1 placeholder)
+        self.store_y = bool(attrs.get("store_y", 1))
         # batch rows per register block: the import-time default, or a tuner's choice
         self.ROWS = int((attrs.get("knobs") or {}).get("rows", attrs["rows"]))
+
+    # --- buffer shapes and indices in the layer's layout ---------------------------------------
+    def xw_shape(self, seq, batch, columns):
+        return (batch, seq, columns) if self.layout else (seq, batch, columns)
+
+    def y_index(self, t, d, b, j):
+        return (b, t, d, j) if self.layout else (t, d, b, j)
+
+    def y_shape(self, seq, batch):
+        return self.y_index(seq, self.D, batch, self.H) if self.store_y else (1, 1, 1, 1)
+
+    def state_index(self, d, b, j):
+        return (b, d, j) if self.layout else (d, b, j)
 
     # --- index helpers (inline expressions) ------------------------------------------------
     def d(self, task):
@@ -70,7 +87,8 @@ class _Shape:
         return s + reverse * (length - 1 - 2 * s)
 
     def xw(self, XW, t, b, task, gate, jj):
-        return XW[t, b, (self.d(task) * self.G + gate) * self.Hp + self.unit(task, jj)]
+        column = (self.d(task) * self.G + gate) * self.Hp + self.unit(task, jj)
+        return XW[b, t, column] if self.layout else XW[t, b, column]
 
     # --- gate arithmetic ---------------------------------------------------------------------
     def pre(self, v):
@@ -115,7 +133,7 @@ def _macros(shape: _Shape):
         for db in T.parallel(D * batch):
             for j in T.vectorized(Hp):
                 S[parity, db // batch, db % batch, j] = T.if_then_else(
-                    j < H, S0[db // batch, db % batch * has, T.min(j, H - 1)], T.float32(0))
+                    j < H, S0[shape.state_index(db // batch, db % batch * has, T.min(j, H - 1))], T.float32(0))
 
     @T.macro
     def start_gates(acc, first, k, s, task, b0, rows, gates):
@@ -142,21 +160,24 @@ def _macros(shape: _Shape):
         """A row whose sequence has ended: its state carried, its output at step s zero."""
         for jj in T.vectorized(TILE):
             k.HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj] = k.HS[s % 2, task // NB, b, task % NB * TILE + jj]
-        for jj in T.serial(TILE):
-            if task % NB * TILE + jj < H:
-                k.Y[s, task // NB, b, task % NB * TILE + jj] = T.float32(0)
+        if shape.store_y:
+            for jj in T.serial(TILE):
+                if task % NB * TILE + jj < H:
+                    T.buffer_store(k.Y, T.float32(0), shape.y_index(s, task // NB, b, task % NB * TILE + jj))
 
     @T.macro
     def store_y(Y, t, HS, s, task, b):
-        for jj in T.serial(TILE):
-            if task % NB * TILE + jj < H:
-                Y[t, task // NB, b, task % NB * TILE + jj] = HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj]
+        if shape.store_y:
+            for jj in T.serial(TILE):
+                if task % NB * TILE + jj < H:
+                    T.buffer_store(Y, HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj],
+                                   shape.y_index(t, task // NB, b, task % NB * TILE + jj))
 
     @T.macro
     def store_final(YH, HS, parity, batch):
         for db in T.parallel(D * batch):
             for j in T.serial(H):
-                YH[db // batch, db % batch, j] = HS[parity, db // batch, db % batch, j]
+                T.buffer_store(YH, HS[parity, db // batch, db % batch, j], shape.state_index(db // batch, db % batch, j))
 
     def steps(body, finished):
         """`phase(k, s)`: one time step of every (task, batch row), tasks shared among the
@@ -259,15 +280,15 @@ def lstm_primfunc(attrs: dict) -> Any:
         nl = T.int32()
         hb = T.int32()
         cb = T.int32()
-        XW = T.match_buffer(xw_h, (seq, batch, D * 4 * Hp), F32)
+        XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * 4 * Hp), F32)
         RT = T.match_buffer(rt_h, (D, NB, H, 4, TILE), F32)
         P = T.match_buffer(p_h, (D, 3, Hp), F32)
         SL = T.match_buffer(sl_h, (nl,), "int32")
-        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
-        C0 = T.match_buffer(c0_h, (D, cb, H), F32)
-        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
-        YH = T.match_buffer(yh_h, (D, batch, H), F32)
-        YC = T.match_buffer(yc_h, (D, batch, H), F32)
+        H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
+        C0 = T.match_buffer(c0_h, sh.state_index(D, cb, H), F32)
+        Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
+        YH = T.match_buffer(yh_h, sh.state_index(D, batch, H), F32)
+        YC = T.match_buffer(yc_h, sh.state_index(D, batch, H), F32)
         HS = T.alloc_buffer((2, D, batch, Hp), F32)
         CS = T.alloc_buffer((1, D, batch, Hp), F32)
         k = T.meta_var(Kernel(XW=XW, RT=RT, P=P, SL=SL, Y=Y, HS=HS, CS=CS, seq=seq, batch=batch))
@@ -370,14 +391,14 @@ def gru_primfunc(attrs: dict) -> Any:
         batch = T.int32()
         nl = T.int32()
         hb = T.int32()
-        XW = T.match_buffer(xw_h, (seq, batch, D * 3 * Hp), F32)
+        XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * 3 * Hp), F32)
         RT = T.match_buffer(rt_h, (D, NB, H, 2, TILE), F32)
         RTh = T.match_buffer(rth_h, (D, NB, H, 1, TILE), F32)
         RB = T.match_buffer(rb_h, (D, Hp), F32)
         SL = T.match_buffer(sl_h, (nl,), "int32")
-        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
-        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
-        YH = T.match_buffer(yh_h, (D, batch, H), F32)
+        H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
+        Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
+        YH = T.match_buffer(yh_h, sh.state_index(D, batch, H), F32)
         HS = T.alloc_buffer((2, D, batch, Hp), F32)
         Z = T.alloc_buffer((1, D, batch, Hp), F32)
         RH = T.alloc_buffer((1, D, batch, Hp), F32)
@@ -418,12 +439,12 @@ def rnn_primfunc(attrs: dict) -> Any:
         batch = T.int32()
         nl = T.int32()
         hb = T.int32()
-        XW = T.match_buffer(xw_h, (seq, batch, D * Hp), F32)
+        XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * Hp), F32)
         RT = T.match_buffer(rt_h, (D, NB, H, 1, TILE), F32)
         SL = T.match_buffer(sl_h, (nl,), "int32")
-        H0 = T.match_buffer(h0_h, (D, hb, H), F32)
-        Y = T.match_buffer(y_h, (seq, D, batch, H), F32)
-        YH = T.match_buffer(yh_h, (D, batch, H), F32)
+        H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
+        Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
+        YH = T.match_buffer(yh_h, sh.state_index(D, batch, H), F32)
         HS = T.alloc_buffer((2, D, batch, Hp), F32)
         k = T.meta_var(Kernel(XW=XW, RT=RT, SL=SL, Y=Y, HS=HS, seq=seq, batch=batch))
         check_lengths(SL, nl, seq, batch)

@@ -5,8 +5,9 @@ be constants, so packing them (W per column tile, R per hidden tile, gates padde
 and pre-summing the biases happen here once, in numpy, and the IR never holds a recurrence
 whose projection is still inside the time loop. It emits
   RecurrentProjection(X, W, Wb + Rb) -> XW;   LSTM | GRU | RNN(XW, R, ...) -> Y, Y_h (, Y_c)
-in layout 0; layout 1 gets Transposes around that. Absent optional inputs become small zero
-constants flagged absent in the attrs (schedules/ops/recurrent.py lists them).
+in the node's layout (layout 1's batch-first X, Y and states are read and written in place,
+without transposes). Absent optional inputs become small zero constants flagged absent in
+the attrs (schedules/ops/recurrent.py lists them).
 """
 from __future__ import annotations
 
@@ -51,14 +52,12 @@ def convert_recurrent(ctx):
     padded = -(-hidden // tile) * tile
     linear_before_reset = int(ctx.attr("linear_before_reset", 0)) if op == "GRU" else 0
     projection_bias, recurrent_h_bias = _biases(ctx, gates, directions, hidden, linear_before_reset)
-    if layout:
-        x = _transpose(ctx, x, [1, 0, 2], "X_seq_first")
     xw = _projection(ctx, x, _pad_gates(w, gates, hidden, padded), _pad_gates(projection_bias, gates, hidden, padded),
                      tuned)
 
     attrs = {"hidden_size": hidden, "num_directions": directions, "reverse": int(direction == "reverse"),
              "tile": tile, "rows": tuned["rows"], "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
-             "has_lens": int(ctx.input(4) is not None)}
+             "has_lens": int(ctx.input(4) is not None), "layout": layout}
     if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
         inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),
                   ctx.make_constant(pack_recurrent(r[:, 2 * hidden:], 1, tile), "R_h_packed")]
@@ -70,18 +69,14 @@ def convert_recurrent(ctx):
     if op == "GRU":
         inputs.append(ctx.make_constant(_pad_gates(recurrent_h_bias, 1, hidden, padded)[:, 0], "Rb_h"))
         attrs["linear_before_reset"] = linear_before_reset
-    inputs.append(_sequence_lens(ctx, x))
+    inputs.append(_sequence_lens(ctx, x.type.shape[layout]))
     for index, name in [(5, "initial_h"), (6, "initial_c")][:2 if op == "LSTM" else 1]:
         attrs[f"has_{name}"] = int(ctx.input(index) is not None)
         inputs.append(_initial_state(ctx, index, name, layout, directions, hidden))
 
     names = [ctx.node.output[i] if i < len(ctx.node.output) else "" for i in range(3 if op == "LSTM" else 2)]
-    outputs = ctx.builder.emit(op, inputs, attrs, hints=[n if not layout else f"{ctx.name}_{i}"
-                                                         for i, n in enumerate(names)], node_name=ctx.name)
-    if layout:  # Y [seq, dir, batch, hidden] -> [batch, seq, dir, hidden]; states [dir, batch, h] -> [batch, dir, h]
-        outputs = [_transpose(ctx, value, [2, 0, 1, 3] if i == 0 else [1, 0, 2], name) if name else None
-                   for i, (value, name) in enumerate(zip(outputs, names))]
-    return outputs
+    outputs = ctx.builder.emit(op, inputs, attrs, hints=names, node_name=ctx.name)
+    return [value if name else None for value, name in zip(outputs, names)]
 
 
 def _check_weights(ctx, w: np.ndarray, r: np.ndarray, inputs, gates: int, directions: int) -> int:
@@ -170,14 +165,13 @@ def _clip(ctx) -> Optional[float]:
     return None if clip is None else float(clip)
 
 
-def _sequence_lens(ctx, x):
+def _sequence_lens(ctx, seq):
     value = ctx.input(4)
     if value is None:
         return ctx.make_constant(np.zeros(1, np.int32), "no_sequence_lens")
     if value.type.dtype != "int32" or value.type.rank != 1:
         raise ctx.error(f"sequence_lens must be an int32 vector, got {value.type}")
     known = ctx.builder.constant_of(value)
-    seq = x.type.shape[0]
     if known is not None and ((known < 0).any() or (isinstance(seq, int) and (known > seq).any())):
         raise ctx.error(f"sequence_lens {known.tolist()} must lie in [0, {seq}] (the sequence length of X)")
     return value
@@ -186,11 +180,8 @@ def _sequence_lens(ctx, x):
 def _initial_state(ctx, index: int, name: str, layout: int, directions: int, hidden: int):
     value = ctx.input(index)
     if value is None:
-        return ctx.make_constant(np.zeros((directions, 1, hidden), np.float32), f"no_{name}")
+        return ctx.make_constant(np.zeros((1, directions, hidden) if layout else (directions, 1, hidden), np.float32),
+                                 f"no_{name}")
     if value.type.rank != 3 or value.type.dtype != "float32":
         raise ctx.error(f"{name} must be a 3-d float32 tensor, got {value.type}")
-    return _transpose(ctx, value, [1, 0, 2], f"{name}_direction_first") if layout else value
-
-
-def _transpose(ctx, value, perm: list, hint: str):
-    return ctx.builder.emit("Transpose", [value], {"perm": perm}, hints=[hint], node_name=ctx.name)[0]
+    return value

@@ -3,12 +3,14 @@
 The frontend (frontend/ops/recurrent.py) lowers one ONNX recurrence to
   RecurrentProjection(X, W packed, bias) -> XW [seq, batch, directions * gates * Hp]
   LSTM | GRU | RNN(XW, RT packed, ..., sequence_lens, initial states) -> Y, Y_h (, Y_c)
-in layout 0 ([seq, directions, batch, hidden] for Y). Both ops are written directly in TIR
+in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in layout 1. Both ops are written directly in TIR
 (schedules/recurrent_gemm.py, schedules/recurrent_cpu.py): TE cannot express the time loop.
 
 Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows,
 activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
-has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset).
+has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset);
+optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; default 0) and
+store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1).
 """
 from __future__ import annotations
 
@@ -70,13 +72,22 @@ class _Cell(OpDef):
                 raise ValueError(f"packed recurrent weights {types[name]} do not match hidden_size {hidden}")
         if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
             raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
+        layout = attrs.get("layout", 0)
         for state in ("initial_h", "initial_c"):
-            if state in types and (types[state].rank != 3 or types[state].shape[0] != directions
+            if state in types and (types[state].rank != 3 or types[state].shape[layout] != directions
                                    or types[state].shape[2] != hidden):
-                raise ValueError(f"{state} {types[state]} is not [{directions}, batch, {hidden}]")
-        seq, batch = xw.shape[:2]
-        y = TensorType((seq, directions, batch, hidden), xw.dtype)
-        state = TensorType((directions, batch, hidden), xw.dtype)
+                expected = f"[batch, {directions}, {hidden}]" if layout else f"[{directions}, batch, {hidden}]"
+                raise ValueError(f"{state} {types[state]} is not {expected}")
+        if layout:  # batch-first, as ONNX's layout 1
+            batch, seq = xw.shape[:2]
+            y = (batch, seq, directions, hidden)
+            state = TensorType((batch, directions, hidden), xw.dtype)
+        else:
+            seq, batch = xw.shape[:2]
+            y = (seq, directions, batch, hidden)
+            state = TensorType((directions, batch, hidden), xw.dtype)
+        # Y that nothing reads is not written: a placeholder (passes/skip_unused_sequence_output.py)
+        y = TensorType(y if attrs.get("store_y", 1) else (1, 1, 1, 1), xw.dtype)
         return [y, state, state] if self.name == "LSTM" else [y, state]
 
     def knob_space(self, inputs, attrs, outputs, target):

@@ -32,6 +32,29 @@ def test_projection_is_hoisted_out_of_the_time_loop():
     assert projection.outputs[0].type.shape == ("seq", "batch", 2 * 3 * 16)  # both directions, padded gates
 
 
+def test_batch_first_layout_is_read_and_written_in_place():
+    """layout=1 (X, Y and the states batch-first) costs no Transposes: the kernels use it as is."""
+    hidden, inputs = 6, 4
+    rng = np.random.default_rng(1)
+    node = helper.make_node("LSTM", ["X", "W", "R", "", "", "h0", "c0"], ["Y", "Y_h", "Y_c"], hidden_size=hidden,
+                            layout=1)
+    weights = [("W", rng.uniform(-1, 1, (1, 4 * hidden, inputs)).astype(np.float32)),
+               ("R", rng.uniform(-0.5, 0.5, (1, 4 * hidden, hidden)).astype(np.float32))]
+    model = support.make_model(
+        [node], [support.tensor_info("X", np.float32, ["batch", "seq", inputs]),
+                 support.tensor_info("h0", np.float32, ["batch", 1, hidden]),
+                 support.tensor_info("c0", np.float32, ["batch", 1, hidden])],
+        [support.tensor_info(name, np.float32, None) for name in ("Y", "Y_h", "Y_c")], weights, opset=14)
+    graph = import_onnx(model)
+    assert [n.op for n in graph.nodes if n.op != "Identity"] == ["RecurrentProjection", "LSTM"]
+    assert [v.type.shape for v in graph.outputs] == [("batch", "seq", 1, hidden), ("batch", 1, hidden),
+                                                     ("batch", 1, hidden)]
+    feeds = {"X": support.random_input((3, 5, inputs), seed=1), "h0": support.random_input((3, 1, hidden), seed=2),
+             "c0": support.random_input((3, 1, hidden), seed=3)}
+    for got, want in zip(support.run_convrnn(model, feeds), support.run_reference(model, feeds)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("seq, batch", [(1, 1), (7, 3), (10_000, 1), (2, 6)])
 def test_one_artifact_runs_any_length_and_batch(seq, batch):
     model = gru_model()
