@@ -87,6 +87,11 @@ def time_kernel(executable: Any, name: str, args: Sequence[Any], repeat: int = 5
     return float(timer(*args).median)
 
 
+def assembly(executable: Any) -> str:
+    """The machine code of a freshly built CPU executable, as assembly text."""
+    return executable.mod.inspect_source("asm")
+
+
 def export_library(executable: Any, path: str) -> None:
     executable.export_library(path)
 

@@ -1,0 +1,62 @@
+"""The templates' AVX2 form: 8-lane vectors, chosen for a CPU without AVX-512.
+
+This machine has AVX-512, which runs AVX2 code too, so compiling for an AVX2-only CPU
+(LLVM's "haswell") and running the result here checks the 8-lane schedules' numbers; the
+assembly check shows that nothing wider than a 256-bit ymm register is used.
+"""
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+
+import support
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.build import compile_graph
+from convrnn.compiler.target import parse_target
+from convrnn.frontend import import_onnx
+
+AVX2 = json.dumps({"kind": "llvm", "mcpu": "haswell"})
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def has_avx2() -> bool:
+    try:
+        return " avx2" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+needs_avx2 = pytest.mark.skipif(not has_avx2(), reason="this CPU cannot run AVX2 code")
+
+# model file -> (input name, input shape); each exercises other templates:
+#   conv oc_vector + pools + dense; depthwise (ow_vector) + 1x1; conv1d + GRU; bidirectional LSTM
+MODELS = {
+    "audio_cnn.onnx": ("input", (2, 40, 100)),
+    "mobilenet_v2_small.onnx": ("input", (1, 3, 64, 64)),
+    "recurrent/gru_classifier.onnx": ("tokens", (2, 30)),
+    "recurrent/lstm_bidirectional.onnx": ("x", (9, 2, 16)),
+}
+
+
+def test_an_avx2_cpu_gets_eight_lanes():
+    assert parse_target(AVX2).vector_lanes == 8
+
+
+@needs_avx2
+@pytest.mark.parametrize("name", MODELS)
+def test_avx2_kernels_match_onnxruntime(name):
+    input_name, shape = MODELS[name]
+    if "tokens" == input_name:
+        feeds = {input_name: support.random_input(shape, "int64", seed=1, low=0, high=99)}
+    else:
+        feeds = {input_name: support.random_input(shape, seed=1)}
+    support.assert_matches_onnxruntime(onnx.load(str(DATA / name)), feeds, target=AVX2, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2_small.onnx", "recurrent/gru_classifier.onnx"])
+def test_avx2_code_uses_no_avx512_registers(name):
+    _, executable = compile_graph(import_onnx(str(DATA / name)), parse_target(AVX2))
+    code = tvm_.assembly(executable)
+    assert "ymm" in code
+    assert "zmm" not in code
