@@ -1,11 +1,14 @@
 """A loaded artifact: validates inputs, binds symbolic dims, runs the kernel calls in order.
 
 Memory follows the static plan: one allocation per storage slot, sized for the bound dims
-and reused for every run with the same dims; tensors are views into the slots.
+and reused for every run with the same dims; tensors are views into the slots. The
+allocations of the last few distinct input shapes are kept (a sequence model sees a new
+length per call: keeping all would grow without bound).
 """
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -16,6 +19,9 @@ from convrnn.runtime import tvm_runtime
 from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
 from convrnn.runtime.dims import formula, is_derived, names_in
 from convrnn.runtime.errors import ArtifactError, InputError
+
+# Bindings (allocations for one set of input shapes) kept per model, most recently used first.
+KEPT_BINDINGS = 4
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class _Binding:
         self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]], call["node"])
                       for call in plan["calls"]]
         self.slots = slots
+        # numpy views of the host tensors the caller's arrays go into and come out of
+        self.input_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.inputs]
+        self.output_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.outputs]
 
 
 class CompiledModel:
@@ -82,7 +91,8 @@ class CompiledModel:
         self.inputs = [TensorSpec(i["name"], tuple(i["shape"]), i["dtype"]) for i in plan["inputs"]]
         self.outputs = [TensorSpec(o["name"], tuple(o["shape"]), o["dtype"]) for o in plan["outputs"]]
         self._derived = self._derived_dims()
-        self._bindings: dict[tuple, _Binding] = {}
+        # input (shape, dtype)s -> their binding, least recently used first
+        self._bindings: "OrderedDict[tuple, _Binding]" = OrderedDict()
 
     def _derived_dims(self) -> list[str]:
         """The formula dims of the plan, checked to depend only on the inputs' dims."""
@@ -154,20 +164,27 @@ class CompiledModel:
         """Run the model on numpy arrays given by position or name; returns its outputs in order."""
         arrays = [value if isinstance(value, np.ndarray) else np.asarray(value)
                   for value in self._gather_inputs(args, kwargs)]
-        dims = self._bind_dims(arrays)
-        key = tuple(sorted(dims.items()))
+        key = tuple((array.shape, array.dtype) for array in arrays)  # they decide every check below
         binding = self._bindings.get(key)
         if binding is None:
-            binding = self._bindings[key] = _Binding(self, dims)
-        for spec, array in zip(self.inputs, arrays):
-            tvm_runtime.copy_into(binding.tensors[spec.name], array)
+            binding = self._bindings[key] = _Binding(self, self._bind_dims(arrays))
+            if len(self._bindings) > KEPT_BINDINGS:
+                self._bindings.popitem(last=False)
+        else:
+            self._bindings.move_to_end(key)
+        for spec, view, array in zip(self.inputs, binding.input_views, arrays):
+            if view is not None:
+                np.copyto(view, array)
+            else:
+                tvm_runtime.copy_into(binding.tensors[spec.name], array)
         for kernel, arguments, node in binding.calls:
             try:
                 kernel(*arguments)
             except Exception as exc:  # TVM raises its own types for a kernel's run-time checks
                 message = str(exc).strip().splitlines()
                 raise InputError(f"node {node!r} rejected its inputs: {message[-1] if message else exc}") from None
-        return [tvm_runtime.download(binding.tensors[spec.name]) for spec in self.outputs]
+        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
+                for spec, view in zip(self.outputs, binding.output_views)]
 
     def run_dict(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         """Like run(), with the outputs keyed by name."""

@@ -51,6 +51,11 @@ def upload(array: np.ndarray, dev: Any) -> Tensor:
 _CPU = 1  # DLPack's device type of host memory
 
 
+def host_view(tensor: Tensor) -> "np.ndarray | None":
+    """A numpy array sharing the tensor's memory, for host tensors (None elsewhere)."""
+    return np.from_dlpack(tensor) if tensor.device.dlpack_device_type() == _CPU else None
+
+
 def copy_into(tensor: Tensor, array: np.ndarray) -> None:
     if tensor.device.dlpack_device_type() == _CPU:
         np.copyto(np.from_dlpack(tensor), array)  # through DLPack: no temporary, ~2x faster

@@ -28,6 +28,29 @@ def test_symbolic_batch_is_bound_per_call(compiled_small):
         np.testing.assert_allclose(y, _expected(x, z), rtol=1e-6)
 
 
+def test_only_the_last_few_shapes_keep_their_memory(compiled_small):
+    """A sequence model sees a new length per call: its allocations must not pile up."""
+    from convrnn.runtime.model import KEPT_BINDINGS
+
+    model = load(compiled_small)
+    batches = list(range(1, KEPT_BINDINGS + 4)) + [1, 2]  # the first ones are evicted, then come back
+    for batch in batches:
+        x, z = support.random_input((batch, 16), seed=batch), support.random_input((batch, 16), seed=10 + batch)
+        (y,) = model.run(x, z)
+        np.testing.assert_allclose(y, _expected(x, z), rtol=1e-6)
+        assert len(model._bindings) <= KEPT_BINDINGS
+
+
+def test_results_are_the_callers_own(compiled_small):
+    """Outputs are copies: the next run does not overwrite what an earlier one returned."""
+    model = load(compiled_small)
+    x, z = support.random_input((2, 16), seed=1), support.random_input((2, 16), seed=2)
+    (first,) = model.run(x, z)
+    kept = first.copy()
+    model.run(x * 2, z)
+    np.testing.assert_array_equal(first, kept)
+
+
 def test_describes_its_inputs_and_outputs(compiled_small):
     model = load(compiled_small)
     assert [(s.name, s.shape, s.dtype) for s in model.inputs] == [("x", ("batch", 16), "float32"),
