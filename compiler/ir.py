@@ -124,6 +124,14 @@ class Graph:
         fields.update(changes)
         return Graph(**fields)
 
+    def with_nodes(self, nodes: list["Node"], constants: dict[str, np.ndarray],
+                   constant_values: dict[str, "Value"]) -> "Graph":
+        """This graph with new nodes and constants, keeping only the constants still read
+        (a pass that rewrites weights drops the ones it replaced)."""
+        read = {v.name for n in nodes for v in n.inputs if v is not None} | {v.name for v in self.outputs}
+        kept = {name: value for name, value in constant_values.items() if name in read}
+        return self.replace(nodes=nodes, constants={name: constants[name] for name in kept}, constant_values=kept)
+
 
 class NameGenerator:
     """Hands out names unique within one graph, keeping readable prefixes."""

@@ -12,6 +12,7 @@ from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
 from convrnn.compiler.passes.fuse_conv_epilogue import fuse_conv_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
+from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
 
 Pass = Callable[[Graph], Graph]
@@ -21,6 +22,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
     ("fuse_conv_epilogue", fuse_conv_epilogue),
+    ("select_winograd", select_winograd),
     ("fuse_elementwise", fuse_elementwise),
     ("skip_unused_sequence_output", skip_unused_sequence_output),
 ]

@@ -65,7 +65,4 @@ def fold_batch_norm(graph: Graph) -> Graph:
     if not replaced:
         return graph
     nodes = [replaced.get(id(n), n) for n in graph.nodes if id(n) not in removed]
-    live = {v.name for n in nodes for v in n.inputs if v is not None} | {v.name for v in graph.outputs}
-    constant_values = {k: v for k, v in constant_values.items() if k in live}
-    return graph.replace(nodes=nodes, constants={k: constants[k] for k in constant_values},
-                         constant_values=constant_values)
+    return graph.with_nodes(nodes, constants, constant_values)

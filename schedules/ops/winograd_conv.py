@@ -1,0 +1,63 @@
+"""WinogradConv: a 3x3, stride-1 convolution computed by Winograd's F(m x m, 3 x 3) (NCHW).
+
+The select_winograd pass turns an eligible Conv into one (compiler/passes/select_winograd.py).
+Inputs: X [N, C, H, W], U the transformed weight [alpha, alpha, K/L, C, L]
+(schedules/winograd.py), optional B [K], then the extra inputs of a fused epilogue.
+attrs: tile (m: 2 or 4), pads (top, left, bottom, right), epilogue (as Conv's), knobs.
+"""
+from __future__ import annotations
+
+from convrnn.compiler.ir import TensorType
+from convrnn.schedules.epilogue import check_epilogue
+from convrnn.schedules.registry import OpDef, register
+from convrnn.schedules.winograd import CHANNEL_BLOCK, MATRICES
+
+
+@register
+class WinogradConv(OpDef):
+    name = "WinogradConv"
+
+    def infer(self, inputs, attrs):
+        x, u, b = (list(inputs) + [None])[:3]
+        tile, pads = attrs["tile"], attrs["pads"]
+        if tile not in MATRICES:
+            raise ValueError(f"Winograd tile {tile} is not one of {sorted(MATRICES)}")
+        if x.rank != 4 or not all(isinstance(d, int) for d in x.shape[1:]):
+            raise ValueError(f"input {x} is not NCHW with static channels and spatial dims")
+        alpha = tile + 2
+        if u.rank != 5 or u.shape[:2] != (alpha, alpha) or u.shape[3] != x.shape[1] or u.shape[4] != CHANNEL_BLOCK:
+            raise ValueError(f"transformed weight {u} does not match input {x} and tile {tile}")
+        if x.shape[1] % CHANNEL_BLOCK or len(pads) != 4 or min(pads) < 0 or x.dtype != u.dtype:
+            raise ValueError(f"input {x} with pads {pads} cannot take a Winograd conv")
+        out_channels = u.shape[2] * CHANNEL_BLOCK
+        if b is not None and (b.shape != (out_channels,) or b.dtype != x.dtype):
+            raise ValueError(f"bias {b} for {out_channels} output channels")
+        height, width = (x.shape[2] + pads[0] + pads[2] - 2, x.shape[3] + pads[1] + pads[3] - 2)
+        if height < 1 or width < 1:
+            raise ValueError(f"a 3x3 window does not fit input {x} with pads {pads}")
+        output = TensorType((x.shape[0], out_channels, height, width), x.dtype)
+        check_epilogue(attrs.get("epilogue", ()), list(inputs[3:]), output)
+        return [output]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.schedules.epilogue import apply_epilogue
+        from convrnn.schedules.winograd_cpu import winograd_compute
+
+        x, u, b = (list(inputs) + [None])[:3]
+        out = winograd_compute(x, u, b, attrs, outputs[0].shape)
+        return [apply_epilogue(out, attrs.get("epilogue", ()), inputs[3:])]
+
+    def schedule(self, sch, target, attrs):
+        from convrnn.schedules.epilogue import inline_epilogue
+        from convrnn.schedules.tiling import blocks_by_name
+        from convrnn.schedules.winograd_cpu import schedule_winograd
+
+        schedule_winograd(sch, target, attrs, inline_epilogue(sch, blocks_by_name(sch), "out"))
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        from convrnn.schedules.winograd_cpu import tiles, winograd_knob_space
+
+        if target.kind != "llvm":
+            return None
+        rows, cols = tiles(*outputs[0].shape[2:], attrs["tile"])
+        return winograd_knob_space(rows * cols, outputs[0].shape[1], target.vector_lanes)

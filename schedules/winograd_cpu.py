@@ -1,0 +1,149 @@
+"""The TE compute and CPU schedule template of a Winograd 3x3 convolution (stride 1, NCHW).
+
+Stages (names the schedule looks up), for output tiles of m x m (attrs["tile"], alpha = m + 2),
+P = tiles per image, channels in blocks of L = winograd.CHANNEL_BLOCK:
+  "pad"  the zero-padded input with its channels blocked: [N, C/L, rows, cols, L]; every later
+         stage then works on L contiguous channels at once (one vector)
+  "t1", "v"  the input transform Bᵀ d B, along rows then columns: V [alpha, alpha, N, P, C]
+  "m"    the batched GEMM: M[e, n] = V[e, n] · U[e, n] over input channels, for each of the
+         alpha² transform points, register-tiled as (p_tile tiles) x (k_tile output channels)
+  "t2", "y16"  the output transform Aᵀ M A, along one axis then the other: [N, P, m, m, K]
+  "out"  back to NCHW, cropped to the output size, plus the bias; then the fused epilogue.
+The transforms run per tile (t1 inside v's loop, t2 inside y16's) so their temporaries stay
+in L1, vectorized over the channel block, with every loop over transform points unrolled so
+that the matrices' entries become constants.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from convrnn.compiler.target import Target
+from convrnn.schedules.tiling import ACCUMULATORS, blocks_by_name, parallel_fused, row_tile, tile_reduction, with_knobs
+from convrnn.schedules.winograd import CHANNEL_BLOCK, matrix
+
+MAX_TILE_ROWS = 12  # tiles per register tile of the GEMM, untuned
+
+
+def tiles(out_height: int, out_width: int, tile: int) -> tuple[int, int]:
+    return -(-out_height // tile), -(-out_width // tile)
+
+
+def winograd_knobs(tiles_per_image: int, out_channels: int, lanes: int) -> dict[str, int]:
+    return {"p_tile": row_tile(tiles_per_image, MAX_TILE_ROWS), "k_tile": CHANNEL_BLOCK}
+
+
+def winograd_knob_space(tiles_per_image: int, out_channels: int, lanes: int) -> dict[str, list[int]]:
+    k_tiles = [k for k in (CHANNEL_BLOCK, 2 * CHANNEL_BLOCK) if out_channels % k == 0]
+    limit = ACCUMULATORS // (CHANNEL_BLOCK // lanes)
+    p_tiles = sorted({p for p in range(2, limit + 1) if tiles_per_image % p == 0}
+                     | {row_tile(tiles_per_image, MAX_TILE_ROWS)})
+    return {"p_tile": p_tiles, "k_tile": k_tiles}
+
+
+def _constant_matrix(values: np.ndarray):
+    """(i, j) -> values[i, j] as an expression of index variables: a Select per nonzero entry,
+    which folds to a constant once the loops over i and j are unrolled."""
+    from convrnn.compiler.tvm_adapter import tirx
+
+    def entry(i, j):
+        expr = tirx.const(0.0, "float32")
+        for (row, col), value in np.ndenumerate(values):
+            if value:
+                expr = tirx.Select(tirx.all(i == row, j == col), tirx.const(float(value), "float32"), expr)
+        return expr
+
+    return entry
+
+
+def winograd_compute(x: Any, u: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any]) -> Any:
+    """x [N, C, H, W], u the transformed weight (winograd.transform_weight); returns the "out"
+    stage [N, K, OH, OW] (bias added; the epilogue is the caller's)."""
+    from convrnn.compiler.tvm_adapter import te, tirx
+
+    m, L = attrs["tile"], CHANNEL_BLOCK
+    alpha = m + 2
+    BT, AT = _constant_matrix(matrix(m, "BT")), _constant_matrix(matrix(m, "AT"))
+    top, left = attrs["pads"][:2]
+    batch, channels, height, width = x.shape
+    height, width = int(height), int(width)
+    out_channels, out_height, out_width = (int(d) for d in out_shape[1:])
+    rows, cols = tiles(out_height, out_width, m)
+    zero = tirx.const(0.0, "float32")
+
+    def padded(n, cb, hh, ww, cl):
+        inside = tirx.all(hh >= top, hh < height + top, ww >= left, ww < width + left)
+        return tirx.Select(inside, x[n, cb * L + cl, tirx.max(tirx.min(hh - top, height - 1), 0),
+                                     tirx.max(tirx.min(ww - left, width - 1), 0)], zero)
+
+    pad = te.compute((batch, channels // L, rows * m + 2, cols * m + 2, L), padded, name="pad")
+    a = te.reduce_axis((0, alpha), "a")
+    t1 = te.compute((batch, channels // L, rows, cols, alpha, alpha, L), lambda n, cb, th, tw, e, b, cl: te.sum(
+        BT(e, a) * pad[n, cb, th * m + a, tw * m + b, cl], axis=a), name="t1")
+    b = te.reduce_axis((0, alpha), "b")
+    v = te.compute((alpha, alpha, batch, rows * cols, channels), lambda e, nu, n, p, c: te.sum(
+        BT(nu, b) * t1[n, c // L, p // cols, p % cols, e, b, c % L], axis=b), name="v")
+    c = te.reduce_axis((0, channels), "c")
+    gemm = te.compute((alpha, alpha, batch, rows * cols, out_channels), lambda e, nu, n, p, k: te.sum(
+        v[e, nu, n, p, c] * u[e, nu, k // L, c, k % L], axis=c), name="m")
+    nu_ = te.reduce_axis((0, alpha), "nu")
+    t2 = te.compute((batch, rows * cols, alpha, m, out_channels), lambda n, p, e, j, k: te.sum(
+        AT(j, nu_) * gemm[e, nu_, n, p, k], axis=nu_), name="t2")
+    e_ = te.reduce_axis((0, alpha), "e")
+    y16 = te.compute((batch, rows * cols, m, m, out_channels), lambda n, p, i, j, k: te.sum(
+        AT(i, e_) * t2[n, p, e_, j, k], axis=e_), name="y16")
+
+    def out(n, k, h, w):
+        value = y16[n, h // m * cols + w // m, h % m, w % m, k]
+        return value + bias[k] if bias is not None else value
+
+    return te.compute((batch, out_channels, out_height, out_width), out, name="out")
+
+
+def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_back: Any) -> None:
+    """write_back: the block storing the output (the "out" stage or the epilogue's last)."""
+    from convrnn.compiler import tvm_adapter as tvm_
+
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no Winograd conv schedule for target kind {target.kind}")
+    lanes, L = target.vector_lanes, CHANNEL_BLOCK
+    stages = blocks_by_name(sch)
+    parallel_fused(sch, sch.get_loops(stages["pad"])[:3])
+
+    # input transform: per (image, tile, channel block), t1 computed right there
+    e, nu, n, p, c, b = sch.get_loops(stages["v"])
+    c_block, c_lane = sch.split(c, factors=[None, L])
+    sch.reorder(n, p, c_block, e, nu, b, c_lane)
+    parallel_fused(sch, [n, p])
+    sch.compute_at(stages["t1"], c_block)
+    _unrolled_points(sch, stages["v"], [e, nu, b], c_lane)
+    *_, e1, b1, lane1, a1 = sch.get_loops(stages["t1"])
+    sch.reorder(e1, b1, a1, lane1)
+    _unrolled_points(sch, stages["t1"], [e1, b1, a1], lane1)
+
+    # the GEMM of each transform point, in register tiles
+    extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(stages["m"])]
+    knobs = with_knobs(winograd_knobs(extents[3], extents[4], lanes), attrs)
+    tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes)
+
+    # output transform: per (image, tile, channel block), t2 computed right there
+    n, p, i, j, k, e = sch.get_loops(stages["y16"])
+    k_block, k_lane = sch.split(k, factors=[None, L])
+    sch.reorder(n, p, k_block, i, j, e, k_lane)
+    parallel_fused(sch, [n, p])
+    sch.compute_at(stages["t2"], k_block)
+    _unrolled_points(sch, stages["y16"], [i, j, e], k_lane)
+    *_, e2, j2, lane2, nu2 = sch.get_loops(stages["t2"])
+    sch.reorder(e2, j2, nu2, lane2)
+    _unrolled_points(sch, stages["t2"], [e2, j2, nu2], lane2)
+
+    parallel_fused(sch, sch.get_loops(write_back)[:3])  # rows of NCHW; LLVM vectorizes the columns
+
+
+def _unrolled_points(sch: Any, block: Any, points: list, lane: Any) -> None:
+    """A transform stage: the channel lane vectorized and the loops over transform points
+    unrolled (their matrix entries, and the reduction's init test, fold to constants)."""
+    sch.vectorize(lane)
+    for loop in points:
+        sch.unroll(loop)
