@@ -8,7 +8,8 @@ Two register-blocked forms, chosen by `conv_knobs`:
       rows; for depthwise convs and channel counts without a vector-sized block.
 Either way the reduction loops run outside the tile, the tile stays in registers, the outer
 loops (batch, channel tiles, rows, width tiles) are fused and run in parallel, and the
-padding and weight-packing stages are separate parallel loops.
+padding and weight-packing stages are separate parallel loops, except that a grouped conv
+pads per tile, inside its task.
 
 A symbolic output width (the time axis of a sequence model) cannot take a guarded register
 tile (TVM 0.27 does not lower one over a symbolic extent, see dense_cpu.py). So Conv.compute
@@ -122,13 +123,19 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     factors[-1] = knobs["ow_tile"]
     order = None if knobs["channels_outer"] else [0, *range(2, 2 + rank), 1]
     write_back = inline_epilogue(sch, stages, "bias")
+    pad_placed = False
     if knobs["template"] == "oc_vector":
         factors[1] = knobs["oc_tile"]
         tile_reduction(sch, conv, write_back, factors, 1, lanes, layout_block=knobs["oc_tile"], outer_order=order)
     else:
         if rank > 1 and knobs.get("oh_tile", 1) > 1:
             factors[-2] = knobs["oh_tile"]
-        tile_reduction(sch, conv, write_back, factors, 1 + rank, lanes, outer_order=order)
+        tiles = tile_reduction(sch, conv, write_back, factors, 1 + rank, lanes, outer_order=order)
+        if "pad" in stages and attrs["group"] > 1:
+            # A grouped (depthwise) tile reads one group's channels: pad just the window it
+            # reads, in the same task, rather than the whole input in a parallel pass of its own.
+            sch.compute_at(stages["pad"], tiles)
+            pad_placed = True
     for name in ("pad", "pack", "crop"):
-        if name in stages:
+        if name in stages and not (name == "pad" and pad_placed):
             schedule_rows(sch, stages[name])

@@ -76,8 +76,9 @@ def parallel_fused(sch: Any, loops: list) -> Any:
 
 def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: list[Optional[int]],
                    vector_axis: int, lanes: int, layout_block: int = 0,
-                   outer_order: Optional[list[int]] = None) -> None:
-    """The register-blocked form of a reduction block over an output tile.
+                   outer_order: Optional[list[int]] = None) -> Any:
+    """The register-blocked form of a reduction block over an output tile; returns the fused
+    parallel loop over tiles (a producer computed per tile goes there).
 
     epilogue: the injective block consuming the reduction (bias, divisor), or None to add a
     copy-out block; factors: a tile size for each output axis (None: not tiled); vector_axis:
@@ -98,8 +99,10 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     if outer_order is not None:
         outer = [outer[axis] for axis in outer_order]
     sch.reorder(*outer, *tile)
-    hold_in_registers(sch, reduction, parallel_fused(sch, outer), vector_axis, lanes)
+    tiles = parallel_fused(sch, outer)
+    hold_in_registers(sch, reduction, tiles, vector_axis, lanes)
     vectorize_innermost(sch, epilogue, lanes)
+    return tiles
 
 
 def hold_in_registers(sch: Any, block: Any, at: Any, vector_axis: int, lanes: int) -> None:

@@ -1,0 +1,159 @@
+"""How fast the recurrent benchmarks could possibly run here: measured bandwidth and FMA
+peak, and the floor they put under each model's latency, next to issue 3's targets.
+
+    TVM_NUM_THREADS=2 python benchmarks/roofline.py [--threads 2] [--peers recurrent.json] [--json out.json]
+
+--peers takes the JSON that benchmarks/recurrent.py writes: the targets are then the fastest
+peer measured there over the speed-up asked for, instead of issue 3's stated peer times.
+
+At batch 1 a recurrent step multiplies the whole recurrent weight R by one hidden vector:
+every step streams R (gates x hidden x hidden x 4 bytes per direction and layer) from cache
+and does one multiply-add per weight, so a step cannot be faster than R's bytes over the
+cores' read bandwidth, whatever the kernel. Two probes, built with TVM like every convrnn
+kernel and run on `--threads` cores:
+  read bandwidth: each thread sums its own buffer of the size its share of R has, over and
+      over (16-lane vector loads, 8 accumulators), so the data stays in that core's cache as
+      R does in the step kernel;
+  FMA peak: each thread runs 24 independent vector multiply-add chains held in registers.
+A model's floor is  steps x layers x directions' R bytes / (threads x bandwidth)  plus the
+hoisted input projections' FLOPs at the FMA peak (both ideal: no barriers, no activations).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+# name: (cell gates, hidden, inputs, layers, directions, steps, batch, the fastest peer's ms
+#        as issue 3 states it, the speed-up it asks for)
+MODELS = {
+    "lstm_b1": (4, 256, 80, 2, 1, 100, 1, 2.8, 2.0),
+    "bilstm_b1": (4, 256, 80, 2, 2, 100, 1, 6.5, 2.0),
+    "gru_b1": (3, 512, 128, 1, 1, 50, 1, 3.6, 2.0),
+    "lstm_b16": (4, 256, 80, 2, 1, 100, 16, 16.6, 1.15),
+}
+LANES, CHAINS = 16, 8
+
+
+def stream_kernel(threads: int, floats: int, repeats: int):
+    from tvm.script import tirx as T
+
+    vectors = floats // LANES
+
+    @T.prim_func
+    def stream(w: T.Buffer((threads, floats), "float32"), out: T.Buffer((threads, LANES), "float32")):
+        T.func_attr({"tirx.noalias": True})
+        for t in T.parallel(threads):
+            acc = T.alloc_buffer((CHAINS, LANES), "float32", scope="local")
+            for c, j in T.grid(CHAINS, LANES):
+                acc[c, j] = T.float32(0)
+            for _, v in T.grid(repeats, vectors // CHAINS):
+                for c in T.unroll(CHAINS):
+                    for j in T.vectorized(LANES):
+                        acc[c, j] = acc[c, j] + w[t, (v * CHAINS + c) * LANES + j]
+            for j in T.vectorized(LANES):
+                out[t, j] = acc[0, j] + acc[1, j] + acc[2, j] + acc[3, j] + acc[4, j] + acc[5, j] + acc[6, j] + acc[7, j]
+
+    return stream
+
+
+def fma_kernel(threads: int, iterations: int, chains: int = 24):
+    from tvm.script import tirx as T
+
+    @T.prim_func
+    def fma(a: T.Buffer((threads, LANES), "float32"), out: T.Buffer((threads, LANES), "float32")):
+        T.func_attr({"tirx.noalias": True})
+        for t in T.parallel(threads):
+            acc = T.alloc_buffer((chains, LANES), "float32", scope="local")
+            x = T.alloc_buffer((LANES,), "float32", scope="local")
+            for j in T.vectorized(LANES):
+                x[j] = a[t, j]
+            for c in T.unroll(chains):
+                for j in T.vectorized(LANES):
+                    acc[c, j] = x[j] + T.float32(c)
+            for _ in range(iterations):
+                for c in T.unroll(chains):
+                    for j in T.vectorized(LANES):
+                        acc[c, j] = acc[c, j] * x[j] + x[j]
+            for j in T.vectorized(LANES):
+                out[t, j] = acc[0, j] + acc[chains - 1, j]
+
+    return fma
+
+
+def seconds(func, arrays, target) -> float:
+    import tvm
+
+    executable = tvm.compile(tvm.IRModule({"main": func}), target=target)
+    dev = tvm.cpu()
+    args = [tvm.runtime.tensor(a, dev) for a in arrays]
+    timer = executable.mod.time_evaluator("main", dev, number=3, repeat=7)
+    return float(np.median(timer(*args).results))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--peers", help="benchmarks/recurrent.py's JSON: take the fastest peers' times from it")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    if os.environ.get("TVM_NUM_THREADS") != str(args.threads):
+        raise SystemExit(f"set TVM_NUM_THREADS={args.threads} before starting (TVM reads it once)")
+    import tvm
+
+    from convrnn.compiler import tvm_adapter
+    from convrnn.compiler.target import parse_target
+
+    target = tvm_adapter.tvm_target(parse_target("cpu"))
+    threads = args.threads
+    iterations = 200_000
+    fma_s = seconds(fma_kernel(threads, iterations), [np.full((threads, LANES), 0.5, np.float32),
+                                                       np.zeros((threads, LANES), np.float32)], target)
+    peak = threads * iterations * 24 * LANES * 2 / fma_s / 1e9
+    print(f"FMA peak, {threads} threads: {peak:.0f} GFLOP/s")
+
+    bandwidth = {}
+    for name, (gates, hidden, inputs, layers, directions, steps, batch, peer_ms, speedup) in MODELS.items():
+        per_thread = directions * gates * hidden * hidden // threads  # floats of R each core streams per step
+        per_thread -= per_thread % (LANES * CHAINS)
+        if per_thread * 4 not in bandwidth:
+            repeats = max(1, 50_000_000 // per_thread)
+            s = seconds(stream_kernel(threads, per_thread, repeats),
+                        [np.ones((threads, per_thread), np.float32), np.zeros((threads, LANES), np.float32)], target)
+            bandwidth[per_thread * 4] = per_thread * 4 * repeats / s / 1e9  # GB/s per core
+    measured = {}
+    if args.peers:
+        with open(args.peers) as results:
+            for row in json.load(results)["rows"]:
+                if row["system"] != "convrnn" and row["ms"] is not None:
+                    measured[row["model"]] = min(measured.get(row["model"], float("inf")), row["ms"])
+    source = f"fastest peer in {args.peers}" if args.peers else "issue 3's fastest peer"
+    rows = []
+    print(f"\n{'model':<11}{'R per core':>12}{'GB/s/core':>11}{'step floor':>12}{'proj. floor':>13}"
+          f"{'floor':>9}{'target':>9}  (target: {source} / the speed-up asked)")
+    for name, (gates, hidden, inputs, layers, directions, steps, batch, peer_ms, speedup) in MODELS.items():
+        per_core = directions * gates * hidden * hidden * 4 // threads
+        gbs = bandwidth[per_core - per_core % (LANES * CHAINS * 4)]
+        step_ms = layers * steps * per_core / (gbs * 1e9) * 1e3
+        if batch > 1:  # a batch of rows shares each weight load: the multiply-adds bound it instead
+            step_ms = max(step_ms, layers * steps * 2 * batch * directions * gates * hidden * hidden / (peak * 1e9) * 1e3)
+        widths = [inputs] + [directions * hidden] * (layers - 1)
+        proj_flops = sum(2 * steps * batch * w * directions * gates * hidden for w in widths)
+        proj_ms = proj_flops / (peak * 1e9) * 1e3
+        floor = step_ms + proj_ms
+        target = measured.get(name, peer_ms) / speedup
+        rows.append(dict(model=name, recurrent_bytes_per_core=per_core, gb_per_s_per_core=gbs, step_floor_ms=step_ms,
+                         projection_floor_ms=proj_ms, floor_ms=floor, target_ms=target))
+        verdict = "reachable" if floor < target else "below the floor"
+        print(f"{name:<11}{per_core / 1024:>9.0f} KB{gbs:>11.0f}{step_ms:>10.2f}ms{proj_ms:>11.2f}ms"
+              f"{floor:>7.2f}ms{target:>7.2f}ms  {verdict}")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(dict(threads=threads, fma_peak_gflops=peak, rows=rows, tvm=tvm.__version__), out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
