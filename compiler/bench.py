@@ -3,7 +3,8 @@ onnxruntime and OpenVINO (when installed), in one process, on the same random in
 
 Timing (also used by benchmarks/): a thread pool keeps spinning for a while after a call and
 slows whichever system runs next, so single calls in alternation would measure that; blocks
-of runs per system, taken in alternation with a pause before each block, do not.
+of runs per system, taken in alternation with a pause and a short untimed warm-up before
+each block, do not.
 """
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ SLOW_RUN_S = 0.5  # a system slower than this per call gets one call per block
 # (OpenMP's, PyTorch's, for up to 200 ms; TVM's too). With 50 ms pauses onnxruntime's LSTM,
 # timed right after convrnn's, measured 8.0 ms here instead of 2.2 ms.
 PAUSE_S = 0.3
+# After the pause, each system runs untimed for this long first: its own threads were parked
+# and its data left the caches during the pause. Without it a sub-millisecond model timed in
+# blocks of 5 runs measured 2x its steady speed here (MobileNetV2-style: 0.50 against 0.21 ms).
+WARM_UP_S = 0.02
 RTOL, ATOL = 1e-3, 1e-4
 
 Runner = Callable[[], list]
@@ -29,7 +34,8 @@ Runner = Callable[[], list]
 
 def time_in_blocks(runners: dict[str, Callable[[], Any]], blocks: int, runs: int) -> dict[str, float]:
     """Median milliseconds per call of each zero-argument runner, over `blocks` blocks of
-    `runs` calls per system taken in alternation, after one uncounted warm-up block."""
+    `runs` calls per system taken in alternation, after one uncounted warm-up block; each
+    block starts with a pause and WARM_UP_S of untimed calls."""
     times: dict[str, list[float]] = {name: [] for name in runners}
     calls = {}
     for name, run in runners.items():
@@ -39,6 +45,9 @@ def time_in_blocks(runners: dict[str, Callable[[], Any]], blocks: int, runs: int
     for block in range(blocks + 1):
         for name, run in runners.items():
             time.sleep(PAUSE_S)
+            warm_until = time.perf_counter() + WARM_UP_S
+            while calls[name] > 1 and time.perf_counter() < warm_until:
+                run()
             for _ in range(calls[name]):
                 start = time.perf_counter()
                 run()

@@ -2,12 +2,14 @@
 
 Eligible: a 2-d Conv with a constant weight, 3x3 window, stride 1, dilation 1, one group,
 static channel and spatial sizes, channel counts that are multiples of the transforms'
-channel block, and an output of at least MIN_OUTPUT_POSITIONS positions. Smaller outputs
-have too few tiles to amortize a weight grown (tile + 2)² / 9 times: on ResNet-18's 7x7
-layers it measured only ~10% faster than the direct conv here.
+channel block, an output of at least MIN_OUTPUT_POSITIONS positions and at least
+MIN_MULTIPLY_ADDS per image. Measured here (untuned, one layer each): ResNet-18's 3x3 layers
+(115M multiply-adds each) ran 1.2-2x faster than the direct conv, while layers of 9-29M
+(16-32 channels at 64x64-32x32, 64 at 28x28, 128 at 14x14) ran as fast or up to 1.6x slower:
+the transforms' cost grows with C + K, the saved multiplies with C x K. Smaller outputs than
+8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
-Tile 2, F(2x2, 3x3), rounds like the direct conv; the 2.25x fewer multiplies made
-ResNet-18's 3x3 layers 1.1-2x faster here (benchmarks/conv_layers.py). The weight is
+Tile 2, F(2x2, 3x3), rounds like the direct conv (schedules/winograd.py); the weight is
 transformed once, here, in float64.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from convrnn.schedules.winograd import CHANNEL_BLOCK, transform_weight
 
 TILE = 2
 MIN_OUTPUT_POSITIONS = 8 * 8
+MIN_MULTIPLY_ADDS = 50_000_000
 
 
 def _eligible(node: Node, weight) -> bool:
@@ -29,8 +32,9 @@ def _eligible(node: Node, weight) -> bool:
     x, out = node.inputs[0].type, node.outputs[0].type
     if not all(isinstance(d, int) for d in (*x.shape[1:], *out.shape[1:])) or x.dtype != "float32":
         return False
-    return (x.shape[1] % CHANNEL_BLOCK == 0 and out.shape[1] % CHANNEL_BLOCK == 0
-            and out.shape[2] * out.shape[3] >= MIN_OUTPUT_POSITIONS)
+    positions = out.shape[2] * out.shape[3]
+    return (x.shape[1] % CHANNEL_BLOCK == 0 and out.shape[1] % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
+            and positions * out.shape[1] * x.shape[1] * 9 >= MIN_MULTIPLY_ADDS)
 
 
 def select_winograd(graph: Graph) -> Graph:

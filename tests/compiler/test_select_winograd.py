@@ -1,4 +1,6 @@
 """select_winograd: eligible 3x3 convs become Winograd convolutions, with the same numbers."""
+import sys
+
 import numpy as np
 import pytest
 from onnx import helper
@@ -7,6 +9,9 @@ import support
 from convrnn.compiler.passes import run_pipeline
 from convrnn.frontend import import_onnx
 from convrnn.schedules.winograd import MATRICES, matrix, transform_weight
+
+PASS_MODULE = sys.modules["convrnn.compiler.passes.select_winograd"]  # the package re-exports the function
+DEFAULT_MIN_MULTIPLY_ADDS = PASS_MODULE.MIN_MULTIPLY_ADDS
 
 
 def conv_model(channels=16, out_channels=32, size=(10, 9), pads=(1, 1, 1, 1), strides=(1, 1), dilations=(1, 1),
@@ -30,8 +35,22 @@ def conv_model(channels=16, out_channels=32, size=(10, 9), pads=(1, 1, 1, 1), st
     return support.make_model(nodes, inputs, [support.tensor_info(out, "float32", None)], inits)
 
 
+@pytest.fixture(autouse=True)
+def small_layers_qualify(monkeypatch):
+    """The tests' layers are small: let them take the Winograd path (the size threshold is
+    tested on its own below)."""
+    monkeypatch.setattr(PASS_MODULE, "MIN_MULTIPLY_ADDS", 0)
+
+
 def ops(model):
     return [n.op for n in run_pipeline(import_onnx(model), verify=True).nodes]
+
+
+@pytest.mark.parametrize("channels, size, winograd", [(64, (56, 56), True), (256, (14, 14), True),
+                                                      (32, (56, 56), False), (128, (14, 14), False)])
+def test_only_layers_big_enough_to_gain_take_winograd(monkeypatch, channels, size, winograd):
+    monkeypatch.setattr(PASS_MODULE, "MIN_MULTIPLY_ADDS", DEFAULT_MIN_MULTIPLY_ADDS)
+    assert ("WinogradConv" in ops(conv_model(channels=channels, out_channels=channels, size=size))) is winograd
 
 
 @pytest.mark.parametrize("tile", sorted(MATRICES))
@@ -82,9 +101,7 @@ def test_other_convs_stay_direct(case):
 
 def test_tile_4_matches_within_its_rounding(monkeypatch):
     """F(4x4, 3x3): 4x fewer multiplies, larger coefficients; the op supports it."""
-    import sys
-
-    monkeypatch.setattr(sys.modules["convrnn.compiler.passes.select_winograd"], "TILE", 4)
+    monkeypatch.setattr(PASS_MODULE, "TILE", 4)
     model = conv_model(size=(13, 12))
     graph = run_pipeline(import_onnx(model))
     assert [n.attrs["tile"] for n in graph.nodes if n.op == "WinogradConv"] == [4]
