@@ -107,38 +107,34 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
 
     if target.kind != "llvm":
         raise NotImplementedError(f"no Winograd conv schedule for target kind {target.kind}")
-    lanes, L = target.vector_lanes, CHANNEL_BLOCK
+    lanes = target.vector_lanes
     stages = blocks_by_name(sch)
     parallel_fused(sch, sch.get_loops(stages["pad"])[:3])
 
-    # input transform: per (image, tile, channel block), t1 computed right there
+    # input transform, then the GEMM of each transform point in register tiles, then the output transform
     e, nu, n, p, c, b = sch.get_loops(stages["v"])
-    c_block, c_lane = sch.split(c, factors=[None, L])
-    sch.reorder(n, p, c_block, e, nu, b, c_lane)
-    parallel_fused(sch, [n, p])
-    sch.compute_at(stages["t1"], c_block)
-    _unrolled_points(sch, stages["v"], [e, nu, b], c_lane)
-    *_, e1, b1, lane1, a1 = sch.get_loops(stages["t1"])
-    sch.reorder(e1, b1, a1, lane1)
-    _unrolled_points(sch, stages["t1"], [e1, b1, a1], lane1)
-
-    # the GEMM of each transform point, in register tiles
+    _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
     extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(stages["m"])]
     knobs = with_knobs(winograd_knobs(extents[3], extents[4], lanes), attrs)
     tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes)
-
-    # output transform: per (image, tile, channel block), t2 computed right there
     n, p, i, j, k, e = sch.get_loops(stages["y16"])
-    k_block, k_lane = sch.split(k, factors=[None, L])
-    sch.reorder(n, p, k_block, i, j, e, k_lane)
-    parallel_fused(sch, [n, p])
-    sch.compute_at(stages["t2"], k_block)
-    _unrolled_points(sch, stages["y16"], [i, j, e], k_lane)
-    *_, e2, j2, lane2, nu2 = sch.get_loops(stages["t2"])
-    sch.reorder(e2, j2, nu2, lane2)
-    _unrolled_points(sch, stages["t2"], [e2, j2, nu2], lane2)
+    _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])
 
     parallel_fused(sch, sch.get_loops(write_back)[:3])  # rows of NCHW; LLVM vectorizes the columns
+
+
+def _transform_per_tile(sch: Any, block: Any, first_half: Any, image: Any, tile: Any, channel: Any,
+                        points: list) -> None:
+    """A transform's second half (`block`) run per (image, tile, channel block) in parallel,
+    with its first half computed right there; `points`: block's loops over transform points."""
+    channel_block, lane = sch.split(channel, factors=[None, CHANNEL_BLOCK])
+    sch.reorder(image, tile, channel_block, *points, lane)
+    parallel_fused(sch, [image, tile])
+    sch.compute_at(first_half, channel_block)
+    _unrolled_points(sch, block, points, lane)
+    *_, outer_point, inner_point, first_lane, reduced = sch.get_loops(first_half)
+    sch.reorder(outer_point, inner_point, reduced, first_lane)
+    _unrolled_points(sch, first_half, [outer_point, inner_point, reduced], first_lane)
 
 
 def _unrolled_points(sch: Any, block: Any, points: list, lane: Any) -> None:
