@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from convrnn.compiler import executor
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.errors import TuningError
 from convrnn.compiler.ir import Dim, Graph
@@ -31,6 +32,7 @@ class Compiled:
     memory: MemoryPlan
     functions: dict[str, Any]
     target: Target
+    executor_args: Optional[list[str]] = None  # the executor kernel's tensors (compiler/executor.py)
 
 
 def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase] = None) -> tuple[Compiled, Any]:
@@ -39,8 +41,13 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
     if tuning is not None:
         graph = apply_tuning(graph, tuning, target)
     functions, calls = lower_graph(graph, target)
-    executable = tvm_.build(functions, target)  # may be empty: a model of views and copies only
-    return Compiled(graph, calls, plan_memory(graph, calls), functions, target), executable
+    kernels = dict(functions)
+    executor_args = None
+    if target.kind == "llvm" and functions:
+        kernels[executor.NAME] = executor.executor_primfunc(calls)
+        executor_args = [value.name for value in executor.executor_arguments(calls)]
+    executable = tvm_.build(kernels, target)  # may be empty: a model of views and copies only
+    return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args), executable
 
 
 def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -79,6 +86,8 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
                   for c in compiled.calls if c.kernel is not None],
         "peak_activation_bytes": memory.peak_bytes,
     }
+    if compiled.executor_args is not None:
+        plan["executor"] = {"kernel": executor.NAME, "args": compiled.executor_args}
     return plan, constants
 
 

@@ -87,6 +87,14 @@ def time_kernel(executable: Any, name: str, args: Sequence[Any], repeat: int = 5
     return float(timer(*args).median)
 
 
+def parse_primfunc(text: str) -> PrimFunc:
+    """A PrimFunc from TVMScript source that refers to the TIR builder as `T`."""
+    import tvm.script
+    from tvm.script import tirx as T
+
+    return tvm.script.from_source(text, extra_vars={"T": T})
+
+
 def assembly(executable: Any) -> str:
     """The machine code of a freshly built CPU executable, as assembly text."""
     return executable.mod.inspect_source("asm")

@@ -63,6 +63,8 @@ class _Binding:
                       for call in plan["calls"]]
         self.slots = slots
         # numpy views of the host tensors the caller's arrays go into and come out of
+        self.executor_args = ([self.tensors[name] for name in model.plan["executor"]["args"]]
+                              if model.executor is not None else None)
         self.input_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.inputs]
         self.output_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.outputs]
 
@@ -79,6 +81,8 @@ class CompiledModel:
         try:
             library = tvm_runtime.load_library(str(self.path / LIBRARY_FILE))
             self.kernels = {name: tvm_runtime.get_function(library, name) for name in plan["kernels"]}
+            # one call runs every kernel (compiler/executor.py); older artifacts have none
+            self.executor = tvm_runtime.get_function(library, plan["executor"]["kernel"]) if "executor" in plan else None
         except Exception as exc:  # TVM raises its own error types for unloadable libraries
             raise ArtifactError(f"{self.path / LIBRARY_FILE} cannot be loaded: {exc}") from None
         self._library = library
@@ -177,14 +181,24 @@ class CompiledModel:
                 np.copyto(view, array)
             else:
                 tvm_runtime.copy_into(binding.tensors[spec.name], array)
+        if binding.executor_args is None:
+            self._run_calls(binding)
+        else:
+            try:
+                self.executor(*binding.executor_args)
+            except Exception as exc:  # a kernel's run-time check failed: say which node's
+                self._run_calls(binding)
+                raise InputError(f"the model rejected its inputs: {_last_line(exc)}") from None
+        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
+                for spec, view in zip(self.outputs, binding.output_views)]
+
+    def _run_calls(self, binding: "_Binding") -> None:
+        """The kernels one by one from Python, naming the node whose checks fail."""
         for kernel, arguments, node in binding.calls:
             try:
                 kernel(*arguments)
             except Exception as exc:  # TVM raises its own types for a kernel's run-time checks
-                message = str(exc).strip().splitlines()
-                raise InputError(f"node {node!r} rejected its inputs: {message[-1] if message else exc}") from None
-        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
-                for spec, view in zip(self.outputs, binding.output_views)]
+                raise InputError(f"node {node!r} rejected its inputs: {_last_line(exc)}") from None
 
     def run_dict(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         """Like run(), with the outputs keyed by name."""
@@ -193,6 +207,11 @@ class CompiledModel:
     def __repr__(self) -> str:
         return (f"CompiledModel({str(self.path)!r}, inputs=[{', '.join(map(str, self.inputs))}], "
                 f"outputs=[{', '.join(map(str, self.outputs))}])")
+
+
+def _last_line(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()
+    return message[-1] if message else type(exc).__name__
 
 
 def load(path: "str | os.PathLike", device: Optional[str] = None) -> CompiledModel:

@@ -41,6 +41,19 @@ def test_only_the_last_few_shapes_keep_their_memory(compiled_small):
         assert len(model._bindings) <= KEPT_BINDINGS
 
 
+def test_one_executor_call_runs_the_kernels_as_the_calls_one_by_one_do(compiled_small):
+    import json
+
+    plan = json.loads((compiled_small / "plan.json").read_text())
+    assert plan["executor"]["args"]  # every tensor the kernels use, passed once
+    x, z = support.random_input((5, 16), seed=3), support.random_input((5, 16), seed=4)
+    with_executor, one_by_one = load(compiled_small), load(compiled_small)
+    one_by_one.executor = None  # as for an artifact without one
+    (a,), (b,) = with_executor.run(x, z), one_by_one.run(x, z)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, _expected(x, z), rtol=1e-6)
+
+
 def test_results_are_the_callers_own(compiled_small):
     """Outputs are copies: the next run does not overwrite what an earlier one returned."""
     model = load(compiled_small)
