@@ -1,7 +1,8 @@
 """The knobs of the recurrent kernels and their untuned defaults, in one place (pure Python).
 
 Step kernel (schedules/recurrent_cpu.py):
-  tile         hidden units per task: the gate accumulators are gates x tile float32 lanes,
+  tile         hidden units per task: the gate accumulators are gates x tile float32 lanes
+               (wider when the model pins the batch to 1: BATCH_1_VECTORS),
                vectorized by LLVM in pieces of the target's vector width. Tasks (directions x
                hidden tiles) are split across the cores; a smaller tile makes more, smaller tasks.
   rows         batch rows per register block: a block loads each weight vector once for all
@@ -23,10 +24,10 @@ from __future__ import annotations
 from typing import Optional
 
 
-def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2) -> int:
-    """Hidden units per task: whole vectors, no more than the hidden size needs, and at
-    least one task per core where possible."""
-    tile = min(2 * lanes, -(-hidden // lanes) * lanes)
+def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors: int = 2) -> int:
+    """Hidden units per task: up to `vectors` whole vectors, no more than the hidden size
+    needs, and at least one task per core where possible."""
+    tile = min(vectors * lanes, -(-hidden // lanes) * lanes)
     while tile > lanes and directions * -(-hidden // tile) < cores:
         tile //= 2
     return tile
@@ -42,8 +43,16 @@ def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = 24) -> l
     return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
 
 
-def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
-    tile = step_tile(hidden, directions, lanes)
+# Vectors per task when the batch is known to be 1 (no register blocks of rows to fit): a
+# step of a bidirectional LSTM 128 took 3.4-4.0 us with 4, against 5.0 us with 2 (LSTM 256:
+# 6.5 against 6.7 us); a symbolic batch keeps 2, which leaves registers for blocks of rows.
+BATCH_1_VECTORS = 4
+
+
+def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None,
+          batch: "int | str | None" = None) -> dict:
+    """The knobs of one layer; `batch`: X's batch dim (an int when the model pins it)."""
+    tile = step_tile(hidden, directions, lanes, vectors=BATCH_1_VECTORS if batch == 1 else 2)
     chosen = {"tile": tile, "rows": step_rows(gates, tile, lanes), "column_tile": 2 * lanes, "row_tile": 8}
     chosen.update(overrides or {})
     return chosen

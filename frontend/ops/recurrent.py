@@ -47,7 +47,7 @@ def convert_recurrent(ctx):
         raise ctx.unsupported(f"X must be a 3-d float32 tensor, got {x.type}")
     hidden = _check_weights(ctx, w, r, x.type.shape[2], gates, directions)
 
-    tuned = knobs(hidden, directions, gates, PACKING_LANES)
+    tuned = knobs(hidden, directions, gates, PACKING_LANES, batch=x.type.shape[0 if layout else 1])
     tile = tuned["tile"]
     padded = -(-hidden // tile) * tile
     linear_before_reset = int(ctx.attr("linear_before_reset", 0)) if op == "GRU" else 0

@@ -63,6 +63,17 @@ def test_one_artifact_runs_any_length_and_batch(seq, batch):
     support.assert_matches_onnxruntime(model, {"X": x})
 
 
+def test_a_batch_pinned_to_1_gets_wider_tasks():
+    """No register blocks of rows to fit: 4 vectors of hidden units per task instead of 2."""
+    model = gru_model(hidden=128, inputs=5, direction="forward")
+    pinned = import_onnx(model, input_shapes={"X": ["seq", 1, 5]})
+    symbolic = import_onnx(model)
+    assert [n.attrs["tile"] for n in pinned.nodes if n.op == "GRU"] == [64]
+    assert [n.attrs["tile"] for n in symbolic.nodes if n.op == "GRU"] == [32]
+    x = support.random_input((9, 1, 5), seed=4, low=-1, high=1)
+    support.assert_matches_onnxruntime(model, {"X": x}, input_shapes={"X": ["seq", 1, 5]})
+
+
 def test_kernels_do_not_depend_on_the_sequence_length():
     target = parse_target("cpu")
     scripts = []
@@ -74,7 +85,7 @@ def test_kernels_do_not_depend_on_the_sequence_length():
     assert any("for s in range(seq)" in script for script in scripts[0])
 
 
-@pytest.mark.parametrize("overrides", [{"tile": 16, "rows": 1}, {"tile": 32, "rows": 3},
+@pytest.mark.parametrize("overrides", [{"tile": 16, "rows": 1}, {"tile": 32, "rows": 3}, {"tile": 64, "rows": 2},
                                        {"column_tile": 16, "row_tile": 3}])
 def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
     import convrnn.frontend.ops.recurrent as converter
@@ -82,7 +93,7 @@ def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
     from convrnn.runtime import load
     from convrnn.schedules import recurrent_knobs
 
-    monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, overrides))
+    monkeypatch.setattr(converter, "knobs", lambda *args, **kwargs: recurrent_knobs.knobs(*args, overrides, **kwargs))
     model = gru_model(hidden=40)
     x = support.random_input((4, 7, 5), seed=2, low=-1, high=1)  # 7 rows: blocks and a remainder
     got = load(compile_model(model, tmp_path / "artifact")).run(X=x)  # not cached: the knobs differ
