@@ -35,11 +35,12 @@ BARRIER_AFTER = "pragma_parallel_barrier_when_finish"
 class _Shape:
     """The static facts of one layer, and the index helpers the templates share."""
 
-    def __init__(self, attrs: dict, gates: int):
+    def __init__(self, attrs: dict, gates: int, tile: int, rows: int):
         self.H = attrs["hidden_size"]
         self.D = attrs["num_directions"]
-        self.TILE = attrs["tile"]
-        self.Hp = -(-self.H // self.TILE) * self.TILE
+        self.PACK = attrs["tile"]  # hidden units per block of the packed weights
+        self.TILE = tile           # hidden units per task: the packing's, or a divisor of it
+        self.Hp = -(-self.H // self.PACK) * self.PACK
         self.NB = self.Hp // self.TILE
         self.G = gates
         self.reverse = attrs["reverse"]  # direction 0 runs backwards (direction 1 always does)
@@ -50,8 +51,7 @@ class _Shape:
         self.layout = int(attrs.get("layout", 0))
         # Y unused: the kernel writes none of it (its buffer is a 1x1x1x1 placeholder)
         self.store_y = bool(attrs.get("store_y", 1))
-        # batch rows per register block: the import-time default, or a tuner's choice
-        self.ROWS = int((attrs.get("knobs") or {}).get("rows", attrs["rows"]))
+        self.ROWS = rows  # batch rows per register block
 
     # --- buffer shapes and indices in the layer's layout ---------------------------------------
     def xw_shape(self, seq, batch, columns):
@@ -65,6 +65,14 @@ class _Shape:
 
     def state_index(self, d, b, j):
         return (b, d, j) if self.layout else (d, b, j)
+
+    def packed_shape(self, gates):
+        return (self.D, self.Hp // self.PACK, self.H, gates, self.PACK)
+
+    def packed(self, RT, task, k, g, jj):
+        """The packed weight of lane jj of this task's tile (a tile may be part of a block)."""
+        first = task % self.NB * self.TILE
+        return RT[task // self.NB, first // self.PACK, k, g, first % self.PACK + jj]
 
     # --- index helpers (inline expressions) ------------------------------------------------
     def d(self, task):
@@ -153,7 +161,7 @@ def _macros(shape: _Shape):
                 for r in T.unroll(rows):
                     for jj in T.vectorized(TILE):
                         acc[r, first + g, jj] = acc[r, first + g, jj] + \
-                            HS[cur, task // NB, b0 + r, k] * RT[task // NB, task % NB, k, g, jj]
+                            HS[cur, task // NB, b0 + r, k] * shape.packed(RT, task, k, g, jj)
 
     @T.macro
     def finished(k, s, task, b):
@@ -233,13 +241,25 @@ def _macros(shape: _Shape):
     return check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time
 
 
-def lstm_primfunc(attrs: dict) -> Any:
+def _time_loops(attrs: dict, gates: int, make_loop):
+    """The time loop for a batch of 1, in tasks of the packing's whole blocks (None when the
+    tiles are the same), the loop for other batches, in tasks of `rows_tile` units with
+    register blocks of `rows` rows (a tuner's choice, or the import-time default), and
+    the latter's shape."""
+    pack = attrs["tile"]
+    tile = attrs.get("rows_tile", pack)
+    rows = int((attrs.get("knobs") or {}).get("rows", attrs["rows"]))
+    narrow = _Shape(attrs, gates, tile, rows)
+    wide = make_loop(_Shape(attrs, gates, pack, 1), attrs) if tile != pack else None
+    return wide, make_loop(narrow, attrs), narrow
+
+
+def _lstm_loop(sh: _Shape, attrs: dict):
     from tvm.script import tirx as T
 
-    sh = _Shape(attrs, 4)
-    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
-    has_h0, has_c0, input_forget = attrs["has_initial_h"], attrs["has_initial_c"], attrs["input_forget"]
+    TILE, NB = sh.TILE, sh.NB
+    _, _, _, start_gates, gemv, finished, store_y, _, steps, over_time = _macros(sh)
+    input_forget = attrs["input_forget"]
 
     def forget(i_gate, f_pre, c_prev, p_f, task):
         if input_forget:
@@ -269,7 +289,16 @@ def lstm_primfunc(attrs: dict) -> Any:
                     2, k.CS[0, task // NB, b0 + r, task % NB * TILE + jj], task)
             store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
 
-    time_loop = over_time(steps(body, finished))
+    return over_time(steps(body, finished))
+
+
+def lstm_primfunc(attrs: dict) -> Any:
+    from tvm.script import tirx as T
+
+    batch_1_loop, time_loop, sh = _time_loops(attrs, 4, _lstm_loop)
+    H, D, Hp = sh.H, sh.D, sh.Hp
+    check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
+    has_h0, has_c0 = attrs["has_initial_h"], attrs["has_initial_c"]
 
     @T.prim_func
     def lstm(xw_h: T.handle, rt_h: T.handle, p_h: T.handle, sl_h: T.handle, h0_h: T.handle, c0_h: T.handle,
@@ -281,7 +310,7 @@ def lstm_primfunc(attrs: dict) -> Any:
         hb = T.int32()
         cb = T.int32()
         XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * 4 * Hp), F32)
-        RT = T.match_buffer(rt_h, (D, NB, H, 4, TILE), F32)
+        RT = T.match_buffer(rt_h, sh.packed_shape(4), F32)
         P = T.match_buffer(p_h, (D, 3, Hp), F32)
         SL = T.match_buffer(sl_h, (nl,), "int32")
         H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
@@ -297,7 +326,13 @@ def lstm_primfunc(attrs: dict) -> Any:
         check_state(bool(has_c0), cb, batch)
         load_state(HS, 0, H0, has_h0, batch)
         load_state(CS, 0, C0, has_c0, batch)
-        time_loop(k)
+        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
+            if batch == 1:
+                batch_1_loop(k)
+            else:
+                time_loop(k)
+        else:
+            time_loop(k)
         store_final(YH, HS, seq % 2, batch)
         store_final(YC, CS, 0, batch)
 
@@ -312,10 +347,52 @@ def gru_primfunc(attrs: dict) -> Any:
     (into RH), then the h gate and the update."""
     from tvm.script import tirx as T
 
-    sh = _Shape(attrs, 3)
-    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
-    has_h0, linear_before_reset = attrs["has_initial_h"], bool(attrs["linear_before_reset"])
+    batch_1_loop, time_loop, sh = _time_loops(attrs, 3, _gru_loop)
+    H, D, Hp = sh.H, sh.D, sh.Hp
+    check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
+    has_h0 = attrs["has_initial_h"]
+
+    @T.prim_func
+    def gru(xw_h: T.handle, rt_h: T.handle, rth_h: T.handle, rb_h: T.handle, sl_h: T.handle, h0_h: T.handle,
+            y_h: T.handle, yh_h: T.handle):
+        T.func_attr({"tirx.noalias": True})
+        seq = T.int32()
+        batch = T.int32()
+        nl = T.int32()
+        hb = T.int32()
+        XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * 3 * Hp), F32)
+        RT = T.match_buffer(rt_h, sh.packed_shape(2), F32)
+        RTh = T.match_buffer(rth_h, sh.packed_shape(1), F32)
+        RB = T.match_buffer(rb_h, (D, Hp), F32)
+        SL = T.match_buffer(sl_h, (nl,), "int32")
+        H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
+        Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
+        YH = T.match_buffer(yh_h, sh.state_index(D, batch, H), F32)
+        HS = T.alloc_buffer((2, D, batch, Hp), F32)
+        Z = T.alloc_buffer((1, D, batch, Hp), F32)
+        RH = T.alloc_buffer((1, D, batch, Hp), F32)
+        k = T.meta_var(Kernel(XW=XW, RT=RT, RTh=RTh, RB=RB, SL=SL, Y=Y, HS=HS, Z=Z, RH=RH, seq=seq, batch=batch))
+        check_lengths(SL, nl, seq, batch)
+        check_state(bool(has_h0), hb, batch)
+        load_state(HS, 0, H0, has_h0, batch)
+        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
+            if batch == 1:
+                batch_1_loop(k)
+            else:
+                time_loop(k)
+        else:
+            time_loop(k)
+        store_final(YH, HS, seq % 2, batch)
+
+    return gru
+
+
+def _gru_loop(sh: _Shape, attrs: dict):
+    from tvm.script import tirx as T
+
+    TILE, NB = sh.TILE, sh.NB
+    _, _, _, start_gates, gemv, finished, store_y, _, steps, over_time = _macros(sh)
+    linear_before_reset = bool(attrs["linear_before_reset"])
 
     @T.macro
     def update(k, s, task, b0, rows, acc):
@@ -381,44 +458,14 @@ def gru_primfunc(attrs: dict) -> Any:
         reset_phase(k, s)
         candidate_phase(k, s)
 
-    time_loop = over_time(steps(fused_body, finished) if linear_before_reset else two_phases)
-
-    @T.prim_func
-    def gru(xw_h: T.handle, rt_h: T.handle, rth_h: T.handle, rb_h: T.handle, sl_h: T.handle, h0_h: T.handle,
-            y_h: T.handle, yh_h: T.handle):
-        T.func_attr({"tirx.noalias": True})
-        seq = T.int32()
-        batch = T.int32()
-        nl = T.int32()
-        hb = T.int32()
-        XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * 3 * Hp), F32)
-        RT = T.match_buffer(rt_h, (D, NB, H, 2, TILE), F32)
-        RTh = T.match_buffer(rth_h, (D, NB, H, 1, TILE), F32)
-        RB = T.match_buffer(rb_h, (D, Hp), F32)
-        SL = T.match_buffer(sl_h, (nl,), "int32")
-        H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
-        Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
-        YH = T.match_buffer(yh_h, sh.state_index(D, batch, H), F32)
-        HS = T.alloc_buffer((2, D, batch, Hp), F32)
-        Z = T.alloc_buffer((1, D, batch, Hp), F32)
-        RH = T.alloc_buffer((1, D, batch, Hp), F32)
-        k = T.meta_var(Kernel(XW=XW, RT=RT, RTh=RTh, RB=RB, SL=SL, Y=Y, HS=HS, Z=Z, RH=RH, seq=seq, batch=batch))
-        check_lengths(SL, nl, seq, batch)
-        check_state(bool(has_h0), hb, batch)
-        load_state(HS, 0, H0, has_h0, batch)
-        time_loop(k)
-        store_final(YH, HS, seq % 2, batch)
-
-    return gru
+    return over_time(steps(fused_body, finished) if linear_before_reset else two_phases)
 
 
-def rnn_primfunc(attrs: dict) -> Any:
+def _rnn_loop(sh: _Shape, attrs: dict):
     from tvm.script import tirx as T
 
-    sh = _Shape(attrs, 1)
-    H, D, TILE, Hp, NB = sh.H, sh.D, sh.TILE, sh.Hp, sh.NB
-    check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time = _macros(sh)
-    has_h0 = attrs["has_initial_h"]
+    TILE, NB = sh.TILE, sh.NB
+    _, _, _, start_gates, gemv, finished, store_y, _, steps, over_time = _macros(sh)
 
     @T.macro
     def body(k, s, task, b0, rows):
@@ -430,7 +477,16 @@ def rnn_primfunc(attrs: dict) -> Any:
                 k.HS[(s + 1) % 2, task // NB, b0 + r, task % NB * TILE + jj] = sh.act(0, sh.pre(acc[r, 0, jj]), task)
             store_y(k.Y, sh.time(s, sh.length(k.SL, b0 + r, k.seq), task), k.HS, s, task, b0 + r)
 
-    time_loop = over_time(steps(body, finished))
+    return over_time(steps(body, finished))
+
+
+def rnn_primfunc(attrs: dict) -> Any:
+    from tvm.script import tirx as T
+
+    batch_1_loop, time_loop, sh = _time_loops(attrs, 1, _rnn_loop)
+    H, D, Hp = sh.H, sh.D, sh.Hp
+    check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
+    has_h0 = attrs["has_initial_h"]
 
     @T.prim_func
     def rnn(xw_h: T.handle, rt_h: T.handle, sl_h: T.handle, h0_h: T.handle, y_h: T.handle, yh_h: T.handle):
@@ -440,7 +496,7 @@ def rnn_primfunc(attrs: dict) -> Any:
         nl = T.int32()
         hb = T.int32()
         XW = T.match_buffer(xw_h, sh.xw_shape(seq, batch, D * Hp), F32)
-        RT = T.match_buffer(rt_h, (D, NB, H, 1, TILE), F32)
+        RT = T.match_buffer(rt_h, sh.packed_shape(1), F32)
         SL = T.match_buffer(sl_h, (nl,), "int32")
         H0 = T.match_buffer(h0_h, sh.state_index(D, hb, H), F32)
         Y = T.match_buffer(y_h, sh.y_shape(seq, batch), F32)
@@ -450,7 +506,13 @@ def rnn_primfunc(attrs: dict) -> Any:
         check_lengths(SL, nl, seq, batch)
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
-        time_loop(k)
+        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
+            if batch == 1:
+                batch_1_loop(k)
+            else:
+                time_loop(k)
+        else:
+            time_loop(k)
         store_final(YH, HS, seq % 2, batch)
 
     return rnn

@@ -1,10 +1,12 @@
 """The knobs of the recurrent kernels and their untuned defaults, in one place (pure Python).
 
 Step kernel (schedules/recurrent_cpu.py):
-  tile         hidden units per task: the gate accumulators are gates x tile float32 lanes
-               (wider when the model pins the batch to 1: BATCH_1_VECTORS),
+  tile         hidden units per block of the packed weights, and per task at batch 1: the gate
+               accumulators are gates x tile float32 lanes,
                vectorized by LLVM in pieces of the target's vector width. Tasks (directions x
                hidden tiles) are split across the cores; a smaller tile makes more, smaller tasks.
+  rows_tile    hidden units per task at other batches: a divisor of tile, narrower so that
+               register blocks of rows fit (the kernel picks its loop by the batch at run time).
   rows         batch rows per register block: a block loads each weight vector once for all
                its rows; rows x gates x tile accumulator lanes must fit the vector registers
                (16 of AVX-512's 32 zmm as accumulators). A batch of 1 never pays for it.
@@ -43,16 +45,21 @@ def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = 24) -> l
     return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
 
 
-# Vectors per task when the batch is known to be 1 (no register blocks of rows to fit): a
-# step of a bidirectional LSTM 128 took 3.4-4.0 us with 4, against 5.0 us with 2 (LSTM 256:
-# 6.5 against 6.7 us); a symbolic batch keeps 2, which leaves registers for blocks of rows.
+# Vectors of hidden units per task: at batch 1 (no register blocks of rows to fit) 4, at
+# other batches 2, which leaves registers for blocks of rows. A step of a bidirectional LSTM
+# 128 took 3.4-4.0 us with 4 against 5.0 us with 2 (LSTM 256: 6.5 against 6.7 us).
 BATCH_1_VECTORS = 4
+ROWS_VECTORS = 2
 
 
-def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None,
-          batch: "int | str | None" = None) -> dict:
-    """The knobs of one layer; `batch`: X's batch dim (an int when the model pins it)."""
-    tile = step_tile(hidden, directions, lanes, vectors=BATCH_1_VECTORS if batch == 1 else 2)
-    chosen = {"tile": tile, "rows": step_rows(gates, tile, lanes), "column_tile": 2 * lanes, "row_tile": 8}
+def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
+    """tile: the packing's block and a batch-1 task; rows_tile: a task at other batches (a
+    divisor of tile), in blocks of `rows` rows."""
+    chosen = {"tile": step_tile(hidden, directions, lanes, vectors=BATCH_1_VECTORS), "column_tile": 2 * lanes,
+              "row_tile": 8}
     chosen.update(overrides or {})
+    if "rows_tile" not in chosen:
+        narrow = step_tile(hidden, directions, lanes, vectors=ROWS_VECTORS)
+        chosen["rows_tile"] = narrow if chosen["tile"] % narrow == 0 and narrow < chosen["tile"] else chosen["tile"]
+    chosen.setdefault("rows", step_rows(gates, chosen["rows_tile"], lanes))
     return chosen

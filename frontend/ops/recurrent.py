@@ -47,7 +47,7 @@ def convert_recurrent(ctx):
         raise ctx.unsupported(f"X must be a 3-d float32 tensor, got {x.type}")
     hidden = _check_weights(ctx, w, r, x.type.shape[2], gates, directions)
 
-    tuned = knobs(hidden, directions, gates, PACKING_LANES, batch=x.type.shape[0 if layout else 1])
+    tuned = knobs(hidden, directions, gates, PACKING_LANES)
     tile = tuned["tile"]
     padded = -(-hidden // tile) * tile
     linear_before_reset = int(ctx.attr("linear_before_reset", 0)) if op == "GRU" else 0
@@ -56,7 +56,8 @@ def convert_recurrent(ctx):
                      tuned)
 
     attrs = {"hidden_size": hidden, "num_directions": directions, "reverse": int(direction == "reverse"),
-             "tile": tile, "rows": tuned["rows"], "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
+             "tile": tile, "rows_tile": tuned["rows_tile"], "rows": tuned["rows"],
+             "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
              "has_lens": int(ctx.input(4) is not None), "layout": layout}
     if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
         inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),

@@ -6,7 +6,7 @@ The frontend (frontend/ops/recurrent.py) lowers one ONNX recurrence to
 in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in layout 1. Both ops are written directly in TIR
 (schedules/recurrent_gemm.py, schedules/recurrent_cpu.py): TE cannot express the time loop.
 
-Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows,
+Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows_tile, rows,
 activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
 has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset);
 optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; default 0) and
@@ -65,6 +65,8 @@ class _Cell(OpDef):
         hidden, directions, tile = attrs["hidden_size"], attrs["num_directions"], attrs["tile"]
         padded = -(-hidden // tile) * tile
         gates = GATES[self.name]
+        if tile % attrs.get("rows_tile", tile):
+            raise ValueError(f"rows_tile {attrs['rows_tile']} does not divide tile {tile}")
         if xw.rank != 3 or xw.shape[2] != directions * gates * padded:
             raise ValueError(f"projected input {xw} does not hold {directions} x {gates} gates of {padded} units")
         for name, packed in PACKED_GATES.items():
@@ -97,7 +99,7 @@ class _Cell(OpDef):
 
         if target.kind != "llvm":
             return None
-        return {"rows": rows_choices(GATES[self.name], attrs["tile"], target.vector_lanes)}
+        return {"rows": rows_choices(GATES[self.name], attrs.get("rows_tile", attrs["tile"]), target.vector_lanes)}
 
     def primfunc(self, input_types, attrs, output_types, target):
         from convrnn.schedules.recurrent_cpu import CELLS
