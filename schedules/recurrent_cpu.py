@@ -242,16 +242,28 @@ def _macros(shape: _Shape):
 
 
 def _time_loops(attrs: dict, gates: int, make_loop):
-    """The time loop for a batch of 1, in tasks of the packing's whole blocks (None when the
-    tiles are the same), the loop for other batches, in tasks of `rows_tile` units with
-    register blocks of `rows` rows (a tuner's choice, or the import-time default), and
-    the latter's shape."""
+    """The time loop, chosen by the batch at run time: a batch of 1 in tasks of the packing's
+    whole blocks, other batches in tasks of `rows_tile` units with register blocks of `rows`
+    rows (a tuner's choice, or the import-time default); and the latter's shape."""
+    from tvm.script import tirx as T
+
     pack = attrs["tile"]
     tile = attrs.get("rows_tile", pack)
     rows = int((attrs.get("knobs") or {}).get("rows", attrs["rows"]))
     narrow = _Shape(attrs, gates, tile, rows)
-    wide = make_loop(_Shape(attrs, gates, pack, 1), attrs) if tile != pack else None
-    return wide, make_loop(narrow, attrs), narrow
+    rows_loop = make_loop(narrow, attrs)
+    if tile == pack:
+        return rows_loop, narrow
+    batch_1_loop = make_loop(_Shape(attrs, gates, pack, 1), attrs)
+
+    @T.macro
+    def by_batch(k):
+        if k.batch == 1:
+            batch_1_loop(k)
+        else:
+            rows_loop(k)
+
+    return by_batch, narrow
 
 
 def _lstm_loop(sh: _Shape, attrs: dict):
@@ -295,7 +307,7 @@ def _lstm_loop(sh: _Shape, attrs: dict):
 def lstm_primfunc(attrs: dict) -> Any:
     from tvm.script import tirx as T
 
-    batch_1_loop, time_loop, sh = _time_loops(attrs, 4, _lstm_loop)
+    time_loop, sh = _time_loops(attrs, 4, _lstm_loop)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0, has_c0 = attrs["has_initial_h"], attrs["has_initial_c"]
@@ -326,13 +338,7 @@ def lstm_primfunc(attrs: dict) -> Any:
         check_state(bool(has_c0), cb, batch)
         load_state(HS, 0, H0, has_h0, batch)
         load_state(CS, 0, C0, has_c0, batch)
-        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
-            if batch == 1:
-                batch_1_loop(k)
-            else:
-                time_loop(k)
-        else:
-            time_loop(k)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
         store_final(YC, CS, 0, batch)
 
@@ -347,7 +353,7 @@ def gru_primfunc(attrs: dict) -> Any:
     (into RH), then the h gate and the update."""
     from tvm.script import tirx as T
 
-    batch_1_loop, time_loop, sh = _time_loops(attrs, 3, _gru_loop)
+    time_loop, sh = _time_loops(attrs, 3, _gru_loop)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0 = attrs["has_initial_h"]
@@ -375,13 +381,7 @@ def gru_primfunc(attrs: dict) -> Any:
         check_lengths(SL, nl, seq, batch)
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
-        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
-            if batch == 1:
-                batch_1_loop(k)
-            else:
-                time_loop(k)
-        else:
-            time_loop(k)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
 
     return gru
@@ -483,7 +483,7 @@ def _rnn_loop(sh: _Shape, attrs: dict):
 def rnn_primfunc(attrs: dict) -> Any:
     from tvm.script import tirx as T
 
-    batch_1_loop, time_loop, sh = _time_loops(attrs, 1, _rnn_loop)
+    time_loop, sh = _time_loops(attrs, 1, _rnn_loop)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0 = attrs["has_initial_h"]
@@ -506,13 +506,7 @@ def rnn_primfunc(attrs: dict) -> Any:
         check_lengths(SL, nl, seq, batch)
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
-        if batch_1_loop is not None:  # a batch of 1 runs the wide tasks (_time_loops)
-            if batch == 1:
-                batch_1_loop(k)
-            else:
-                time_loop(k)
-        else:
-            time_loop(k)
+        time_loop(k)
         store_final(YH, HS, seq % 2, batch)
 
     return rnn
