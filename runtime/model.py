@@ -20,7 +20,7 @@ from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
 from convrnn.runtime.dims import formula, is_derived, names_in
 from convrnn.runtime.errors import ArtifactError, InputError
 
-# Bindings (allocations for one set of input shapes) kept per model, most recently used first.
+# Bindings (allocations for one set of input shapes) kept per model: the most recently used.
 KEPT_BINDINGS = 4
 
 
@@ -62,9 +62,9 @@ class _Binding:
         self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]], call["node"])
                       for call in plan["calls"]]
         self.slots = slots
-        # numpy views of the host tensors the caller's arrays go into and come out of
         self.executor_args = ([self.tensors[name] for name in model.plan["executor"]["args"]]
                               if model.executor is not None else None)
+        # numpy views of the host tensors the caller's arrays go into and come out of
         self.input_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.inputs]
         self.output_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.outputs]
 
@@ -82,7 +82,8 @@ class CompiledModel:
             library = tvm_runtime.load_library(str(self.path / LIBRARY_FILE))
             self.kernels = {name: tvm_runtime.get_function(library, name) for name in plan["kernels"]}
             # one call runs every kernel (compiler/executor.py); older artifacts have none
-            self.executor = tvm_runtime.get_function(library, plan["executor"]["kernel"]) if "executor" in plan else None
+            self.executor = (tvm_runtime.get_function(library, plan["executor"]["kernel"])
+                             if "executor" in plan else None)
         except Exception as exc:  # TVM raises its own error types for unloadable libraries
             raise ArtifactError(f"{self.path / LIBRARY_FILE} cannot be loaded: {exc}") from None
         self._library = library

@@ -52,18 +52,16 @@ _CPU = 1  # DLPack's device type of host memory
 
 
 def host_view(tensor: Tensor) -> "np.ndarray | None":
-    """A numpy array sharing the tensor's memory, for host tensors (None elsewhere)."""
+    """A numpy array sharing the tensor's memory, for host tensors (None elsewhere): copies
+    through it need no temporary (~2x faster than copyfrom)."""
     return np.from_dlpack(tensor) if tensor.device.dlpack_device_type() == _CPU else None
 
 
 def copy_into(tensor: Tensor, array: np.ndarray) -> None:
-    if tensor.device.dlpack_device_type() == _CPU:
-        np.copyto(np.from_dlpack(tensor), array)  # through DLPack: no temporary, ~2x faster
-    else:
-        tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
+    """Into device memory (host tensors are written through their `host_view`)."""
+    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
 
 
 def download(tensor: Tensor) -> np.ndarray:
-    if tensor.device.dlpack_device_type() == _CPU:
-        return np.array(np.from_dlpack(tensor))
+    """From device memory (host tensors are read through their `host_view`)."""
     return tensor.numpy()
