@@ -55,7 +55,8 @@ def stream_kernel(threads: int, floats: int, repeats: int):
                     for j in T.vectorized(LANES):
                         acc[c, j] = acc[c, j] + w[t, (v * CHAINS + c) * LANES + j]
             for j in T.vectorized(LANES):
-                out[t, j] = acc[0, j] + acc[1, j] + acc[2, j] + acc[3, j] + acc[4, j] + acc[5, j] + acc[6, j] + acc[7, j]
+                out[t, j] = (acc[0, j] + acc[1, j] + acc[2, j] + acc[3, j]
+                             + acc[4, j] + acc[5, j] + acc[6, j] + acc[7, j])
 
     return stream
 
@@ -84,6 +85,21 @@ def fma_kernel(threads: int, iterations: int, chains: int = 24):
     return fma
 
 
+def fastest_peers(path: str) -> dict[str, float]:
+    """model -> the fastest peer's ms in benchmarks/recurrent.py's JSON; a one-line exit when
+    the file is not that."""
+    try:
+        with open(path) as results:
+            rows = json.load(results)["rows"]
+        measured: dict[str, float] = {}
+        for row in rows:
+            if row["system"] != "convrnn" and row["ms"] is not None:
+                measured[row["model"]] = min(measured.get(row["model"], float("inf")), row["ms"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"--peers {path}: not a results file of benchmarks/recurrent.py ({type(exc).__name__}: {exc})")
+    return measured
+
+
 def seconds(func, arrays, target) -> float:
     import tvm
 
@@ -102,6 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     if os.environ.get("TVM_NUM_THREADS") != str(args.threads):
         raise SystemExit(f"set TVM_NUM_THREADS={args.threads} before starting (TVM reads it once)")
+    measured = fastest_peers(args.peers) if args.peers else {}  # before the minute of measuring
     import tvm
 
     from convrnn.compiler import tvm_adapter
@@ -124,12 +141,6 @@ def main() -> None:
             s = seconds(stream_kernel(threads, per_thread, repeats),
                         [np.ones((threads, per_thread), np.float32), np.zeros((threads, LANES), np.float32)], target)
             bandwidth[per_thread * 4] = per_thread * 4 * repeats / s / 1e9  # GB/s per core
-    measured = {}
-    if args.peers:
-        with open(args.peers) as results:
-            for row in json.load(results)["rows"]:
-                if row["system"] != "convrnn" and row["ms"] is not None:
-                    measured[row["model"]] = min(measured.get(row["model"], float("inf")), row["ms"])
     source = f"fastest peer in {args.peers}" if args.peers else "issue 3's fastest peer"
     rows = []
     print(f"\n{'model':<11}{'R per core':>12}{'GB/s/core':>11}{'step floor':>12}{'proj. floor':>13}"
@@ -139,7 +150,8 @@ def main() -> None:
         gbs = bandwidth[per_core - per_core % (LANES * CHAINS * 4)]
         step_ms = layers * steps * per_core / (gbs * 1e9) * 1e3
         if batch > 1:  # a batch of rows shares each weight load: the multiply-adds bound it instead
-            step_ms = max(step_ms, layers * steps * 2 * batch * directions * gates * hidden * hidden / (peak * 1e9) * 1e3)
+            step_flops = layers * steps * 2 * batch * directions * gates * hidden * hidden
+            step_ms = max(step_ms, step_flops / (peak * 1e9) * 1e3)
         widths = [inputs] + [directions * hidden] * (layers - 1)
         proj_flops = sum(2 * steps * batch * w * directions * gates * hidden for w in widths)
         proj_ms = proj_flops / (peak * 1e9) * 1e3

@@ -44,8 +44,9 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
     kernels = dict(functions)
     executor_args = None
     if target.kind == "llvm" and functions:
-        kernels[executor.NAME] = executor.executor_primfunc(calls)
-        executor_args = [value.name for value in executor.executor_arguments(calls)]
+        arguments = executor.executor_arguments(calls)
+        kernels[executor.NAME] = executor.executor_primfunc(calls, arguments)
+        executor_args = [value.name for value in arguments]
     executable = tvm_.build(kernels, target)  # may be empty: a model of views and copies only
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args), executable
 

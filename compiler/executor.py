@@ -29,8 +29,8 @@ def executor_arguments(calls: list[KernelCall]) -> list[Any]:
     return list(seen.values())
 
 
-def executor_primfunc(calls: list[KernelCall]) -> Any:
-    arguments = executor_arguments(calls)
+def executor_primfunc(calls: list[KernelCall], arguments: list[Any]) -> Any:
+    """The executor over `calls`, taking `arguments` (executor_arguments(calls)) in order."""
     index = {value.name: i for i, value in enumerate(arguments)}
     dims: dict[str, str] = {}  # a symbolic dim (a name or a formula) -> its variable here
     for value in arguments:

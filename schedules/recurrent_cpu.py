@@ -71,7 +71,7 @@ class _Shape:
 
     def packed(self, RT, task, k, g, jj):
         """The packed weight of lane jj of this task's tile (a tile may be part of a block)."""
-        first = task % self.NB * self.TILE
+        first = self.unit(task, 0)
         return RT[task // self.NB, first // self.PACK, k, g, first % self.PACK + jj]
 
     # --- index helpers (inline expressions) ------------------------------------------------
@@ -185,7 +185,8 @@ def _macros(shape: _Shape):
     def store_final(YH, HS, parity, batch):
         for db in T.parallel(D * batch):
             for j in T.serial(H):
-                T.buffer_store(YH, HS[parity, db // batch, db % batch, j], shape.state_index(db // batch, db % batch, j))
+                T.buffer_store(YH, HS[parity, db // batch, db % batch, j],
+                               shape.state_index(db // batch, db % batch, j))
 
     def steps(body, finished):
         """`phase(k, s)`: one time step of every (task, batch row), tasks shared among the

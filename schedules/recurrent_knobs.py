@@ -60,6 +60,6 @@ def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optio
     chosen.update(overrides or {})
     if "rows_tile" not in chosen:
         narrow = step_tile(hidden, directions, lanes, vectors=ROWS_VECTORS)
-        chosen["rows_tile"] = narrow if chosen["tile"] % narrow == 0 and narrow < chosen["tile"] else chosen["tile"]
+        chosen["rows_tile"] = narrow if chosen["tile"] % narrow == 0 else chosen["tile"]
     chosen.setdefault("rows", step_rows(gates, chosen["rows_tile"], lanes))
     return chosen

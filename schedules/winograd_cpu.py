@@ -30,7 +30,7 @@ def tiles(out_height: int, out_width: int, tile: int) -> tuple[int, int]:
     return -(-out_height // tile), -(-out_width // tile)
 
 
-def winograd_knobs(tiles_per_image: int, out_channels: int, lanes: int) -> dict[str, int]:
+def winograd_knobs(tiles_per_image: int) -> dict[str, int]:
     return {"p_tile": row_tile(tiles_per_image, MAX_TILE_ROWS), "k_tile": CHANNEL_BLOCK}
 
 
@@ -115,7 +115,7 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     e, nu, n, p, c, b = sch.get_loops(stages["v"])
     _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
     extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(stages["m"])]
-    knobs = with_knobs(winograd_knobs(extents[3], extents[4], lanes), attrs)
+    knobs = with_knobs(winograd_knobs(extents[3]), attrs)
     tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes)
     n, p, i, j, k, e = sch.get_loops(stages["y16"])
     _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])

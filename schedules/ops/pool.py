@@ -78,14 +78,11 @@ class _WindowPool(OpDef):
         task = parallel_fused(sch, rows[:2] if enough_planes or rank == 1 else rows)
         if "pad" in stages:
             sch.compute_at(stages["pad"], task)
-        vectorized = False
-        if attrs["strides"][-1] == 1:
-            tile = target.vector_lanes
-            extent = tvm_.loop_extent(sch, width)
-            if extent is not None and extent % tile == 0:
-                # Vectorize while the block has its init (TVM needs a complete block), then split it off.
-                sch.vectorize(sch.split(width, factors=[None, tile])[1])
-                vectorized = True
+        extent = tvm_.loop_extent(sch, width)
+        vectorized = attrs["strides"][-1] == 1 and extent is not None and extent % target.vector_lanes == 0
+        if vectorized:
+            # Vectorize while the block has its init (TVM needs a complete block), then split it off.
+            sch.vectorize(sch.split(width, factors=[None, target.vector_lanes])[1])
         init = sch.decompose_reduction(pool, taps[0])
         if vectorized:
             vectorize_innermost(sch, init, target.vector_lanes)

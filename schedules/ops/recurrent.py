@@ -3,8 +3,9 @@
 The frontend (frontend/ops/recurrent.py) lowers one ONNX recurrence to
   RecurrentProjection(X, W packed, bias) -> XW [seq, batch, directions * gates * Hp]
   LSTM | GRU | RNN(XW, RT packed, ..., sequence_lens, initial states) -> Y, Y_h (, Y_c)
-in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in layout 1. Both ops are written directly in TIR
-(schedules/recurrent_gemm.py, schedules/recurrent_cpu.py): TE cannot express the time loop.
+in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in layout 1.
+Both ops are written directly in TIR (schedules/recurrent_gemm.py, schedules/recurrent_cpu.py):
+TE cannot express the time loop.
 
 Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows_tile, rows,
 activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
