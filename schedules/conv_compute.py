@@ -41,18 +41,21 @@ def crop_width(out: Any, width: Any) -> Any:
 
 def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
               fill: Any = None) -> Any:
-    """Pad the spatial axes with `fill` (default zero; negative pads crop); `interior` inserts
-    stride-1 fill values between elements (ConvTranspose)."""
+    """Pad the spatial axes (2 .. 2 + len(begins); axes after them, such as the channel block
+    of a blocked layout, are kept) with `fill` (default zero; negative pads crop); `interior`
+    inserts stride-1 fill values between elements (ConvTranspose)."""
     from convrnn.compiler.tvm_adapter import te, tirx
 
     rank = len(begins)
     steps = list(interior) or [1] * rank
     if not any(begins) and not any(ends) and all(s == 1 for s in steps):
         return x
-    spatial = [static_or_expr(d) for d in x.shape[2:]]
-    shape = list(x.shape[:2]) + [b + (d - 1) * s + 1 + e for b, d, s, e in zip(begins, spatial, steps, ends)]
+    spatial = [static_or_expr(d) for d in x.shape[2:2 + rank]]
+    shape = (list(x.shape[:2]) + [b + (d - 1) * s + 1 + e for b, d, s, e in zip(begins, spatial, steps, ends)]
+             + list(x.shape[2 + rank:]))
 
-    def value(n, c, *pos):
+    def value(n, c, *rest):
+        pos, tail = rest[:rank], rest[rank:]
         # Select with a clamped (always valid) index, not if_then_else: both sides may be
         # evaluated, so LLVM can vectorize the rows.
         conditions, index = [], []
@@ -63,7 +66,7 @@ def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequ
                 conditions.append(tirx.indexmod(shifted, s) == 0)
                 shifted = tirx.indexdiv(shifted, s)
             index.append(tirx.max(tirx.min(shifted, d - 1), 0))
-        return tirx.Select(tirx.all(*conditions), x[(n, c, *index)],
+        return tirx.Select(tirx.all(*conditions), x[(n, c, *index, *tail)],
                            tirx.const(0, x.dtype) if fill is None else fill)
 
     return te.compute(shape, value, name="pad")

@@ -1,9 +1,14 @@
-"""The blocked weight layout the CPU conv template reads (numpy only, no TVM).
+"""The blocked layouts the CPU conv templates read (numpy only, no TVM).
 
-A conv weight [O, I/g, *K] is stored as [O/b, I/g, *K, b]: the b output channels of one
-block are contiguous, so the kernel loads them as one vector. The frontend packs constant
+Weights: a conv weight [O, I/g, *K] is stored as [O/b, I/g, *K, b]: the b output channels of
+one block are contiguous, so the kernel loads them as one vector. The frontend packs constant
 weights once at compile time; a pass that rewrites weights (BatchNorm folding) can unpack,
 change and repack them with these helpers.
+
+Activations (the blocked_layout pass): NCHW{c} is [N, ceil(C/c), H, W, c], channel k at
+[:, k // c, :, :, k % c]. C need not divide by c: the last block is padded. Padded channels
+hold finite values nobody reads: a conv reading the layout has zero weights for them, and
+every other op on it works per channel.
 """
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import numpy as np
 
 # Output channels per block: one AVX-512 vector, two AVX2 vectors.
 MAX_BLOCK = 16
+# Channels per block of the NCHW{c} activation layout (the same vector).
+ACTIVATION_BLOCK = 16
 # Below this many lanes vectorizing over output channels does not pay: the template
 # vectorizes over output width instead and reads the weight unpacked.
 MIN_BLOCK = 4
@@ -48,3 +55,15 @@ def transpose_conv_weight(weight: np.ndarray, group: int) -> np.ndarray:
     swapped = np.swapaxes(grouped, 1, 2).reshape((group * out_per_group, in_channels // group) + kernel)
     flipped = swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
     return np.ascontiguousarray(flipped)
+
+
+def channel_blocks(channels: int, block: int) -> int:
+    """The blocks NCHW{c} needs for `channels` (the last one padded)."""
+    return -(-channels // block)
+
+
+def pad_axis(array: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """`array` zero-padded at the end of `axis` up to `size`."""
+    widths = [(0, 0)] * array.ndim
+    widths[axis] = (0, size - array.shape[axis])
+    return np.pad(array, widths)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from convrnn.compiler.ir import Graph
+from convrnn.compiler.passes.blocked_layout import blocked_layout
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
@@ -24,6 +25,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fuse_conv_epilogue", fuse_conv_epilogue),
     ("select_winograd", select_winograd),
     ("fuse_elementwise", fuse_elementwise),
+    ("blocked_layout", blocked_layout),
     ("skip_unused_sequence_output", skip_unused_sequence_output),
 ]
 

@@ -2,6 +2,8 @@
 
 Window attrs: kernel_shape, strides, dilations, pads (begins then ends), ceil_mode; AveragePool
 also count_include_pad (the divisor counts the pads, never the ceil-mode overhang).
+Any of them may take attr block (c, set by the blocked_layout pass): input and output are then
+in the NCHW{c} layout [N, C/c, *S, c] (conv_layout.py), the channel block trailing.
 """
 from __future__ import annotations
 
@@ -16,19 +18,30 @@ from convrnn.schedules.window import check_window_attrs, spatial_extents, static
 MIN_PARALLEL_PLANES = 8
 
 
+def lane_axes(x: TensorType, attrs) -> tuple:
+    """The trailing channel-block axis of a blocked pool's input (checked), or ()."""
+    block = attrs.get("block", 0)
+    if not block:
+        return ()
+    if x.rank < 4 or x.shape[-1] != block:
+        raise ValueError(f"input {x} is not blocked by {block} channels")
+    return (block,)
+
+
 class _WindowPool(OpDef):
     def infer(self, inputs, attrs):
         (x,) = inputs
         kernel = attrs["kernel_shape"]
         rank = len(kernel)
-        if rank not in (1, 2) or x.rank != rank + 2:
+        lanes = lane_axes(x, attrs)
+        if rank not in (1, 2) or x.rank != rank + 2 + len(lanes):
             raise ValueError(f"a {rank}-d window over an input of rank {x.rank} (1-d and 2-d pools are supported)")
         check_window_attrs(rank, kernel, attrs["strides"], attrs["pads"], attrs["dilations"])
         pads = attrs["pads"]
         spatial = [window_output_dim(size, kernel[i], attrs["strides"][i], pads[i], pads[i + rank],
                                      attrs["dilations"][i], bool(attrs["ceil_mode"]))
-                   for i, size in enumerate(static_spatial(x.shape, self.name))]
-        return [TensorType((*x.shape[:2], *spatial), x.dtype)]
+                   for i, size in enumerate(static_spatial(x.shape[:2 + rank], self.name))]
+        return [TensorType((*x.shape[:2], *spatial, *lanes), x.dtype)]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler import tvm_adapter as tvm_
@@ -43,12 +56,17 @@ class _WindowPool(OpDef):
                 for o, s, d, k, size, b, e in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
                                                   x.shape[2:], pads, pads[rank:])]
         ends = [max(e, 0) for e in ends]
-        out_spatial = spatial_extents(outputs[0].shape[2:], x.shape[2:], tvm_.size_var)
+        out_spatial = spatial_extents(outputs[0].shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
         padded = pad_input(x, pads[:rank], ends, fill=self.fill(x.dtype))
         taps = [tvm_.te.reduce_axis((0, k), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
-        pool = tvm_.te.compute([x.shape[0], outputs[0].shape[1], *out_spatial], lambda n, c, *pos: self.reduce(
-            padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)])], taps),
-            name="pool")
+
+        def reduce(n, c, *rest):
+            pos, lane = rest[:rank], rest[rank:]
+            return self.reduce(padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)],
+                                       *lane)], taps)
+
+        pool = tvm_.te.compute([x.shape[0], outputs[0].shape[1], *out_spatial, *outputs[0].shape[2 + rank:]],
+                               reduce, name="pool")
         return [self.finish(pool, x, attrs)]
 
     def finish(self, pool, x, attrs):
@@ -70,18 +88,28 @@ class _WindowPool(OpDef):
         pool = stages["pool"]
         rank = len(attrs["kernel_shape"])
         loops = sch.get_loops(pool)
-        rows, width, taps = loops[:1 + rank], loops[1 + rank], loops[2 + rank:]
-        sch.reorder(*rows, *taps, width)
+        blocked = bool(attrs.get("block", 0))
+        rows, width = loops[:1 + rank], loops[1 + rank]
+        if blocked:  # the channel block is the vector, at any stride
+            lane, taps = loops[2 + rank], loops[3 + rank:]
+            sch.reorder(*rows, width, *taps, lane)
+        else:
+            taps = loops[2 + rank:]
+            sch.reorder(*rows, *taps, width)
         planes = [tvm_.loop_extent(sch, loop) for loop in rows[:2]]
         # Enough (batch, channel) planes keep both cores busy; otherwise split the rows too.
         enough_planes = None not in planes and planes[0] * planes[1] >= MIN_PARALLEL_PLANES
         task = parallel_fused(sch, rows[:2] if enough_planes or rank == 1 else rows)
         if "pad" in stages:
             sch.compute_at(stages["pad"], task)
+            if blocked:
+                vectorize_innermost(sch, stages["pad"], target.vector_lanes)
         extent = tvm_.loop_extent(sch, width)
-        vectorized = attrs["strides"][-1] == 1 and extent is not None and extent % target.vector_lanes == 0
-        if vectorized:
-            # Vectorize while the block has its init (TVM needs a complete block), then split it off.
+        vectorized = blocked or (attrs["strides"][-1] == 1 and extent is not None and extent % target.vector_lanes == 0)
+        # Vectorize while the block has its init (TVM needs a complete block), then split it off.
+        if blocked:
+            vectorize_innermost(sch, pool, target.vector_lanes)
+        elif vectorized:
             sch.vectorize(sch.split(width, factors=[None, target.vector_lanes])[1])
         init = sch.decompose_reduction(pool, taps[0])
         if vectorized:
@@ -128,7 +156,7 @@ class AveragePool(_WindowPool):
 
         rank = len(attrs["kernel_shape"])
         pads = attrs["pads"]
-        sizes = [static_or_expr(v) for v in x.shape[2:]]
+        sizes = [static_or_expr(v) for v in x.shape[2:2 + rank]]
         include_pad = attrs["count_include_pad"]
 
         def taps_inside(axis, position):
@@ -140,11 +168,11 @@ class AveragePool(_WindowPool):
             last = tirx.min(-tirx.floordiv(start - high, d), k)
             return tirx.max(last - first, 1)
 
-        def divide(n, c, *pos):
-            count = taps_inside(0, pos[0])
+        def divide(n, c, *rest):
+            count = taps_inside(0, rest[0])
             for axis in range(1, rank):
-                count = count * taps_inside(axis, pos[axis])
-            return pool[(n, c, *pos)] / count.astype(pool.dtype)
+                count = count * taps_inside(axis, rest[axis])
+            return pool[(n, c, *rest)] / count.astype(pool.dtype)
 
         return te.compute(pool.shape, divide, name="divide")
 
@@ -152,21 +180,43 @@ class AveragePool(_WindowPool):
 class _GlobalPool(OpDef):
     def infer(self, inputs, attrs):
         (x,) = inputs
-        if x.rank < 3:
+        lanes = lane_axes(x, attrs)
+        if x.rank < 3 + len(lanes):
             raise ValueError(f"input of rank {x.rank}: {self.name} needs [N, C, spatial...]")
-        return [TensorType((*x.shape[:2], *[1] * (x.rank - 2)), x.dtype)]
+        return [TensorType((*x.shape[:2], *[1] * (x.rank - 2 - len(lanes)), *lanes), x.dtype)]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te
 
         (x,) = inputs
-        axes = [te.reduce_axis((0, d), name=f"r{i}") for i, d in enumerate(x.shape[2:])]
-        reduced = te.compute((*x.shape[:2], *[1] * len(axes)),
-                             lambda n, c, *_: self.reduce(x[(n, c, *axes)], axes), name="pool")
-        return [self.finish(reduced, x)]
+        lanes = x.shape[-1:] if attrs.get("block", 0) else ()
+        axes = [te.reduce_axis((0, d), name=f"r{i}") for i, d in enumerate(x.shape[2:x.ndim - len(lanes)])]
+        reduced = te.compute((*x.shape[:2], *[1] * len(axes), *lanes),
+                             lambda n, c, *rest: self.reduce(x[(n, c, *axes, *rest[len(axes):])], axes), name="pool")
+        return [self.finish(reduced, x, len(axes))]
 
-    def finish(self, reduced, x):
+    def finish(self, reduced, x, rank):
         return reduced
+
+    def schedule(self, sch, target, attrs):
+        if not attrs.get("block", 0):
+            return super().schedule(sch, target, attrs)
+        # Blocked: the channel block is the vector, inside the reduction over positions.
+        from convrnn.schedules.tiling import blocks_by_name, parallel_fused, vectorize_innermost
+
+        stages = blocks_by_name(sch)
+        pool = stages["pool"]
+        loops = sch.get_loops(pool)  # n, c, the unit spatial loops, the lane, the taps
+        rank = (len(loops) - 3) // 2
+        rows, lane, taps = loops[:2], loops[2 + rank], loops[3 + rank:]
+        sch.reorder(*rows, *taps, lane)
+        task = parallel_fused(sch, rows)
+        vectorize_innermost(sch, pool, target.vector_lanes)
+        init = sch.decompose_reduction(pool, taps[0])
+        vectorize_innermost(sch, init, target.vector_lanes)
+        if "divide" in stages:
+            sch.reverse_compute_at(stages["divide"], task, preserve_unit_loops=True)
+            vectorize_innermost(sch, stages["divide"], target.vector_lanes)
 
 
 @register
@@ -180,8 +230,8 @@ class GlobalAveragePool(_GlobalPool):
     name = "GlobalAveragePool"
     reduce = staticmethod(AveragePool.reduce)
 
-    def finish(self, reduced, x):
+    def finish(self, reduced, x, rank):
         from convrnn.compiler.tvm_adapter import te
 
-        count = functools.reduce(operator.mul, x.shape[2:])
+        count = functools.reduce(operator.mul, x.shape[2:2 + rank])
         return te.compute(reduced.shape, lambda *i: reduced[i] / count.astype(x.dtype), name="divide")

@@ -1,0 +1,185 @@
+"""Run chains of 2-d convs (and the pools between them) in the NCHW{c} layout.
+
+In NCHW a conv vectorized over output channels stores each vector as a scatter across
+channel planes, and a depthwise conv vectorized over the width loads strided vectors
+(scalarized by TVM at stride 2). In NCHW{c} (schedules/conv_layout.py) both are contiguous.
+
+Which nodes go blocked:
+  - a Conv (becoming ConvBlocked, schedules/ops/conv_blocked.py) that is 2-d, float32, with
+    a constant weight and bias, static channels and height, one group or depthwise, at least
+    MIN_CHANNELS outputs, and joined to another such conv or a pool by a value one of them
+    writes and the other reads (through X or an epilogue operand): a conv on its own would
+    only add a conversion;
+  - a pool (MaxPool, AveragePool 2-d; GlobalMaxPool, GlobalAveragePool of rank 4) whose
+    input is blocked.
+A blocked conv reads an NCHW input as it is (its reduction broadcasts one input value at a
+time either way); a depthwise conv's input, or an epilogue operand, from outside the layout
+goes through a ToBlocked. A reader outside the layout, or a graph output, gets a FromBlocked
+that produces the original value, so nothing downstream changes. The weights are laid out
+here, once, their output channels padded to whole blocks with zeros (and a blocked input's
+channels too, so padded input channels meet zero weights).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
+from convrnn.schedules.conv_layout import ACTIVATION_BLOCK, channel_blocks, pad_axis, pack_weight, unpack_weight
+
+MIN_CHANNELS = ACTIVATION_BLOCK // 2  # fewer, and padding to a block wastes most of the work
+WINDOW_POOLS = ("MaxPool", "AveragePool")
+GLOBAL_POOLS = ("GlobalMaxPool", "GlobalAveragePool")
+
+
+def _static(*dims) -> bool:
+    return all(isinstance(d, int) for d in dims)
+
+
+def _convertible_conv(node: Node, graph: Graph) -> bool:
+    if node.op != "Conv" or len(node.attrs["kernel_shape"]) != 2:
+        return False
+    x, out = node.inputs[0].type, node.outputs[0].type
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    if x.dtype != "float32" or not graph.is_constant(node.inputs[1]) or (bias is not None
+                                                                       and not graph.is_constant(bias)):
+        return False
+    if not _static(x.shape[1], x.shape[2], out.shape[1], out.shape[2]) or out.shape[1] < MIN_CHANNELS:
+        return False
+    group = node.attrs["group"]
+    return group == 1 or group == x.shape[1] == out.shape[1]
+
+
+def _blockable_pool(node: Node) -> bool:
+    if node.op in WINDOW_POOLS:
+        return len(node.attrs["kernel_shape"]) == 2
+    return node.op in GLOBAL_POOLS and node.inputs[0].type.rank == 4
+
+
+def _convs_to_convert(graph: Graph) -> set[int]:
+    """ids of the Convs that go blocked: candidates joined to another blocked op, a candidate
+    conv or a pool, by a value one writes and the other reads (alone, a conv would only add a
+    conversion). Pools fed by a candidate (or by such a pool) join too."""
+    readers = graph.consumers()
+    candidates = {id(node) for node in graph.nodes if _convertible_conv(node, graph)}
+    parent: dict[int, int] = {}
+
+    def root(key: int) -> int:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    fed: set[int] = set()  # candidate convs and the pools they feed, directly or through pools
+    for node in graph.nodes:  # in order: a pool's producer is seen before it
+        if id(node) in candidates:
+            fed.add(id(node))
+        if id(node) not in fed:
+            continue
+        for reader in readers.get(id(node.outputs[0]), []):
+            if id(reader) in candidates or _blockable_pool(reader) and reader.inputs[0] is node.outputs[0]:
+                fed.add(id(reader))
+                parent[root(id(reader))] = root(id(node))
+    sizes: dict[int, int] = {}
+    for key in fed:
+        sizes[root(key)] = sizes.get(root(key), 0) + 1
+    return {key for key in candidates if sizes[root(key)] > 1}
+
+
+class _Rewriter:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.names = NameGenerator(v.name for v in graph.values())
+        self.constants = dict(graph.constants)
+        self.constant_values = dict(graph.constant_values)
+        self.nodes: list[Node] = []
+        self.blocked: dict[int, Value] = {}    # id(original value) -> its blocked twin
+        self.converted: set[int] = set()       # ids of original values whose producer went blocked
+
+    def constant(self, prefix: str, array: np.ndarray) -> Value:
+        value = Value(self.names(prefix), TensorType(array.shape, array.dtype))
+        self.constants[value.name], self.constant_values[value.name] = array, value
+        return value
+
+    def to_blocked(self, value: Value) -> Value:
+        if id(value) not in self.blocked:
+            block = ACTIVATION_BLOCK
+            out = Value(self.names(f"{value.name}_blocked"), TensorType(
+                (value.type.shape[0], channel_blocks(value.type.shape[1], block), *value.type.shape[2:], block),
+                value.type.dtype))
+            self.nodes.append(Node("ToBlocked", (value,), (out,), {"block": block}, name=f"{value.name}/to_blocked"))
+            self.blocked[id(value)] = out
+        return self.blocked[id(value)]
+
+    def unblock(self, value: Optional[Value]) -> None:
+        """Produce `value` in NCHW again before a reader outside the layout (once)."""
+        if value is None or id(value) not in self.converted:
+            return
+        self.converted.discard(id(value))
+        self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), (value,),
+                               {"channels": value.type.shape[1]}, name=f"{value.name}/from_blocked"))
+
+    def blocked_output(self, original: Value, blocks: int, spatial: tuple) -> Value:
+        out = Value(self.names(f"{original.name}_blocked"), TensorType(
+            (original.type.shape[0], blocks, *spatial, ACTIVATION_BLOCK), original.type.dtype))
+        self.blocked[id(original)] = out
+        self.converted.add(id(original))
+        return out
+
+    def conv(self, node: Node) -> None:
+        block = ACTIVATION_BLOCK
+        x, weight_value = node.inputs[0], node.inputs[1]
+        bias = node.inputs[2] if len(node.inputs) > 2 else None
+        out_type = node.outputs[0].type
+        channels, depthwise = out_type.shape[1], node.attrs["group"] > 1
+        weight = self.constants[weight_value.name]
+        if node.attrs.get("weight_block", 0):
+            weight = unpack_weight(weight)
+        out_blocks = channel_blocks(channels, block)
+        weight = pad_axis(weight, 0, out_blocks * block)
+        source = self.blocked.get(id(x))
+        if depthwise and source is None:
+            source = self.to_blocked(x)
+        in_block = block if source is not None else 0
+        packed = pack_weight(weight, block)                  # [O/c, C, KH, KW, c]
+        if in_block and not depthwise:                        # [O/c, C/i, KH, KW, i, c]
+            in_blocks = source.type.shape[1]
+            packed = pad_axis(packed, 1, in_blocks * in_block)
+            packed = packed.reshape(out_blocks, in_blocks, in_block, *packed.shape[2:])
+            packed = np.ascontiguousarray(np.moveaxis(packed, 2, -2))
+        inputs = [source if source is not None else x, self.constant(f"{weight_value.name}_nchwc", packed)]
+        if bias is not None:
+            inputs.append(self.constant(f"{bias.name}_nchwc", pad_axis(self.constants[bias.name], 0,
+                                                                         out_blocks * block)))
+        elif node.inputs[3:]:
+            inputs.append(None)
+        inputs += [self.to_blocked(extra) for extra in node.inputs[3:]]
+        attrs = {key: value for key, value in node.attrs.items() if key != "weight_block"}
+        attrs.update(block=block, in_block=in_block, channels=channels)
+        out = self.blocked_output(node.outputs[0], out_blocks, out_type.shape[2:])
+        self.nodes.append(Node("ConvBlocked", tuple(inputs), (out,), attrs, name=node.name))
+
+    def pool(self, node: Node) -> None:
+        source = self.blocked[id(node.inputs[0])]
+        out_type = node.outputs[0].type
+        out = self.blocked_output(node.outputs[0], source.type.shape[1], out_type.shape[2:])
+        self.nodes.append(Node(node.op, (source,), (out,), dict(node.attrs, block=ACTIVATION_BLOCK), name=node.name))
+
+
+def blocked_layout(graph: Graph) -> Graph:
+    converting = _convs_to_convert(graph)
+    if not converting:
+        return graph
+    rewriter = _Rewriter(graph)
+    for node in graph.nodes:
+        if id(node) in converting:
+            rewriter.conv(node)
+        elif _blockable_pool(node) and id(node.inputs[0]) in rewriter.blocked:
+            rewriter.pool(node)
+        else:
+            for value in node.inputs:
+                rewriter.unblock(value)
+            rewriter.nodes.append(node)
+    for value in graph.outputs:
+        rewriter.unblock(value)
+    return graph.with_nodes(rewriter.nodes, rewriter.constants, rewriter.constant_values)

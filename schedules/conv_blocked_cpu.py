@@ -1,0 +1,123 @@
+"""The TE compute and CPU schedule template of ConvBlocked (schedules/ops/conv_blocked.py).
+
+The output's channel block is the vector: a register tile is `oc_blocks` channel blocks x
+`oh_tile` rows x `ow_tile` columns of output positions, each position one vector per block.
+The reduction (input channels, then the window) runs outside the tile; each step broadcasts
+one input value (one load serves every channel of a block) against one weight vector, and
+stores are whole contiguous vectors. A depthwise conv loads its input as vectors too (a
+channel block of one position), at any stride: the layout makes the channels, not the width,
+contiguous. A symbolic width takes `ow_tile` 1 (a guarded register tile over a symbolic
+extent does not lower in TVM 0.27), its accumulators found among rows and channel blocks.
+
+Stages: "pad" (absent without padding), "conv", "bias" (absent without bias), then the
+epilogue's (epilogue.py).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.target import Target
+from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
+from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, largest_divisor, row_tile, schedule_rows,
+                                      tile_reduction, with_knobs)
+
+MAX_OC_BLOCKS = 4
+
+
+def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
+                         extras: Sequence[Any]) -> Any:
+    from convrnn.compiler.tvm_adapter import te
+    from convrnn.schedules.conv_compute import pad_input
+    from convrnn.schedules.window import spatial_extents
+
+    rank = len(attrs["kernel_shape"])
+    strides, dilations, pads = attrs["strides"], attrs["dilations"], attrs["pads"]
+    block, in_block = attrs["block"], attrs["in_block"]
+    padded = pad_input(x, pads[:rank], pads[rank:])
+    spatial = spatial_extents(out_shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
+    taps = [te.reduce_axis((0, int(k)), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
+
+    def window(pos):
+        return [p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)]
+
+    if attrs["group"] > 1:  # depthwise: channel block `outer` of the input is the output's
+        def body(n, outer, *rest):
+            pos, lane = rest[:rank], rest[rank]
+            return te.sum(padded[(n, outer, *window(pos), lane)] * w[(outer, 0, *taps, lane)], axis=taps)
+    elif in_block:
+        in_outer = te.reduce_axis((0, int(x.shape[1])), name="rcb")
+        in_inner = te.reduce_axis((0, in_block), name="rci")
+
+        def body(n, outer, *rest):
+            pos, lane = rest[:rank], rest[rank]
+            return te.sum(padded[(n, in_outer, *window(pos), in_inner)] * w[(outer, in_outer, *taps, in_inner, lane)],
+                          axis=[in_outer, *taps, in_inner])
+    else:
+        channel = te.reduce_axis((0, int(x.shape[1])), name="rc")
+
+        def body(n, outer, *rest):
+            pos, lane = rest[:rank], rest[rank]
+            return te.sum(padded[(n, channel, *window(pos))] * w[(outer, channel, *taps, lane)],
+                          axis=[channel, *taps])
+
+    shape = (x.shape[0], int(w.shape[0]), *spatial, block)
+    out = te.compute(shape, body, name="conv")
+    if bias is not None:
+        conv = out
+        out = te.compute(shape, lambda n, outer, *rest: conv[(n, outer, *rest)] + bias[outer * block + rest[-1]],
+                         name="bias")
+    return apply_epilogue(out, attrs.get("epilogue", ()), extras)
+
+
+def _accumulator_budget(block: int, lanes: int) -> int:
+    """Register tiles may hold this many output positions x channel blocks."""
+    return max(ACCUMULATORS // max(block // lanes, 1), 1)
+
+
+def conv_blocked_knobs(out_blocks: int, out_height: int, out_width: Optional[int], attrs: dict[str, Any],
+                       lanes: int) -> dict[str, Any]:
+    """Untuned default tiles: as many positions of one row as fit (rows too when the row is
+    short or symbolic), and two channel blocks per tile when there is still room (each
+    broadcast input then serves both)."""
+    budget = _accumulator_budget(attrs["block"], lanes)
+    ow_tile = 1 if out_width is None else row_tile(out_width, budget)
+    oh_tile = largest_divisor(out_height, budget // ow_tile)
+    oc_blocks = 1
+    if attrs["group"] == 1:
+        while (oc_blocks * 2 <= MAX_OC_BLOCKS and out_blocks % (oc_blocks * 2) == 0
+               and 2 * oc_blocks * oh_tile * ow_tile <= budget):
+            oc_blocks *= 2
+    return {"ow_tile": ow_tile, "oh_tile": oh_tile, "oc_blocks": oc_blocks, "channels_outer": True}
+
+
+def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lanes: int) -> dict[str, list]:
+    """Tiles that divide the output (a width tile may also be a partial register-full) within
+    the register budget, channel blocks that divide the block count, both loop orders."""
+    out_blocks, out_height, out_width = out_shape[1], out_shape[2], out_shape[3]
+    budget = _accumulator_budget(attrs["block"], lanes)
+    if isinstance(out_width, int):
+        widths = sorted({w for w in range(1, min(budget, out_width) + 1) if out_width % w == 0}
+                        | {row_tile(out_width, budget)})
+    else:
+        widths = [1]
+    rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0]
+    blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
+    return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False]}
+
+
+def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
+    if target.kind != "llvm":
+        raise NotImplementedError(f"no blocked conv schedule for target kind {target.kind}")
+    stages = blocks_by_name(sch)
+    conv = stages["conv"]
+    out_blocks, out_height, out_width = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(conv)[1:4]]
+    knobs = with_knobs(conv_blocked_knobs(out_blocks, out_height, out_width, attrs, target.vector_lanes), attrs)
+    if out_width is None:
+        knobs["ow_tile"] = 1
+    write_back = inline_epilogue(sch, stages, "bias")
+    factors = [None, knobs["oc_blocks"], knobs["oh_tile"], knobs["ow_tile"], attrs["block"]]
+    order = None if knobs["channels_outer"] else [0, 2, 3, 1, 4]
+    tile_reduction(sch, conv, write_back, factors, 4, target.vector_lanes, outer_order=order)
+    if "pad" in stages:
+        schedule_rows(sch, stages["pad"])

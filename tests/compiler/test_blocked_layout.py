@@ -1,0 +1,182 @@
+"""blocked_layout: conv chains run in NCHW{c}, converted only at their boundaries, with the same numbers."""
+import numpy as np
+import pytest
+from onnx import helper
+
+import support
+from convrnn.compiler.passes import run_pipeline
+from convrnn.frontend import import_onnx
+from convrnn.schedules.conv_layout import ACTIVATION_BLOCK
+
+
+class Builder:
+    """A small ONNX graph written one conv (or op) at a time."""
+
+    def __init__(self, channels, size, seed=0, width="w"):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits = [], []
+        self.inputs = [support.tensor_info("x", "float32", ["n", channels, size[0], width or size[1]])]
+        self.channels = {"x": channels}
+        self.count = 0
+
+    def name(self, prefix):
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def conv(self, source, out_channels, kernel=3, stride=1, pad=1, group=1, dilation=1, bias=True, act=None):
+        channels = self.channels[source]
+        w = self.name("W")
+        fan_in = channels // group * kernel * kernel
+        self.inits.append((w, (self.rng.standard_normal((out_channels, channels // group, kernel, kernel))
+                               / np.sqrt(fan_in)).astype(np.float32)))
+        inputs = [source, w]
+        if bias:
+            inputs.append(self.name("B"))
+            self.inits.append((inputs[-1], self.rng.standard_normal(out_channels).astype(np.float32)))
+        out = self.name("conv")
+        self.nodes.append(helper.make_node("Conv", inputs, [out], kernel_shape=[kernel, kernel], strides=[stride] * 2,
+                                           pads=[pad] * 4, group=group, dilations=[dilation] * 2))
+        self.channels[out] = out_channels
+        return self.op(act, out) if act else out
+
+    def op(self, op, *sources, **attrs):
+        out = self.name(op.lower())
+        if op == "Clip":
+            bounds = [self.name("lo"), self.name("hi")]
+            self.inits += [(bounds[0], np.array(0, np.float32)), (bounds[1], np.array(6, np.float32))]
+            sources = (*sources, *bounds)
+        self.nodes.append(helper.make_node(op, list(sources), [out], **attrs))
+        self.channels[out] = self.channels[sources[0]]
+        return out
+
+    def model(self, *outputs):
+        return support.make_model(self.nodes, self.inputs, [support.tensor_info(o, "float32", None) for o in outputs],
+                                  self.inits)
+
+
+def ops(model):
+    return [n.op for n in run_pipeline(import_onnx(model), verify=True).nodes]
+
+
+def inverted_residual(b, source, channels, expand, stride):
+    hidden = b.conv(source, channels * expand, kernel=1, pad=0, act="Relu")
+    hidden = b.conv(hidden, channels * expand, stride=stride, group=channels * expand, act="Clip")
+    out = b.conv(hidden, channels, kernel=1, pad=0)
+    return b.op("Add", out, source) if stride == 1 else out
+
+
+def mobile_net(width="w"):
+    b = Builder(3, (12, 10), width=width)
+    x = b.conv("x", 12, stride=2, act="Relu")           # 3 NCHW channels in, 12 (padded to 16) out
+    x = inverted_residual(b, x, 12, 2, 1)               # 24 hidden channels, a residual add
+    x = inverted_residual(b, x, 12, 3, 2)               # a stride-2 depthwise
+    x = b.conv(x, 20, kernel=1, pad=0, act="Relu")
+    return b, b.op("GlobalAveragePool", x)
+
+
+def test_a_conv_chain_runs_blocked_between_one_conversion_out():
+    b, out = mobile_net()
+    got = ops(b.model(out))
+    assert got.count("ConvBlocked") == 8 and "Conv" not in got
+    assert got.count("FromBlocked") == 1 and got[-1] == "FromBlocked" and "ToBlocked" not in got
+    assert "GlobalAveragePool" in got
+
+
+def test_the_chain_gives_onnxruntime_numbers_at_any_batch_and_width():
+    b, out = mobile_net()
+    model = b.model(out)
+    for shape in ((1, 3, 12, 10), (2, 3, 12, 7)):  # one artifact: symbolic batch and width
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=shape[0])},
+                                           rtol=1e-4, atol=1e-5)
+
+
+def test_blocked_values_read_outside_the_layout_are_converted_once():
+    """A value read by a blocked conv and by a Sigmoid, and also a graph output."""
+    b = Builder(8, (9, 9))
+    a = b.conv("x", 24)
+    d = b.conv(b.conv(a, 16, stride=2, act="Relu"), 16)
+    s = b.op("Sigmoid", a)
+    model = b.model(a, d, s)
+    got = ops(model)
+    assert got.count("ConvBlocked") == 3 and got.count("FromBlocked") == 2  # a (once, for both readers) and d
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 8, 9, 9))}, rtol=1e-4, atol=1e-5)
+
+
+def test_a_residual_operand_from_outside_the_layout_is_blocked_on_the_way_in():
+    b = Builder(16, (8, 8))
+    a = b.conv("x", 16, act="Relu")
+    c = b.conv(a, 16)
+    out = b.op("Add", c, "x")  # x is NCHW: the fused residual reads it through a ToBlocked
+    model = b.model(b.conv(out, 16, act="Relu"))
+    got = ops(model)
+    assert got.count("ToBlocked") == 1 and got.count("ConvBlocked") == 3
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 16, 8, 8))}, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool", [dict(op="MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                                  dict(op="AveragePool", kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 0, 1],
+                                       count_include_pad=0),
+                                  dict(op="MaxPool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)],
+                         ids=["max_3x3_s2", "average_excluding_pads", "max_ceil"])
+def test_pools_between_convs_stay_blocked(pool):
+    pool = dict(pool)
+    op = pool.pop("op")
+    b = Builder(4, (11, 13), seed=2, width=None)
+    a = b.conv("x", 20, act="Relu")
+    p = b.op(op, a, **pool)
+    model = b.model(b.conv(p, 16, dilation=2, pad=2, act="Relu"))
+    got = ops(model)
+    assert got == ["ConvBlocked", op, "ConvBlocked", "FromBlocked"]
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 4, 11, 13), seed=4)},
+                                       rtol=1e-4, atol=1e-5)
+
+
+def test_convs_that_only_nchw_readers_take_stay_nchw():
+    b = Builder(8, (8, 8))
+    a = b.conv("x", 16, act="Relu")
+    model = b.model(b.op("Sigmoid", a))
+    assert "ConvBlocked" not in ops(model)
+
+
+@pytest.mark.parametrize("case", [dict(out_channels=4), dict(group=2)], ids=["few_channels", "grouped"])
+def test_ineligible_convs_stay_nchw(case):
+    b = Builder(8, (8, 8))
+    a = b.conv("x", case.get("out_channels", 16), group=case.get("group", 1))
+    got = ops(b.model(b.conv(a, 16)))
+    assert got[0] == "Conv"
+
+
+def test_the_weights_are_laid_out_once_padded_with_zeros():
+    b = Builder(3, (8, 8))
+    a = b.conv("x", 20, act="Relu")
+    graph = run_pipeline(import_onnx(b.model(b.conv(a, 24))))
+    first, second = [n for n in graph.nodes if n.op == "ConvBlocked"]
+    block = ACTIVATION_BLOCK
+    w1, w2 = (graph.constants[n.inputs[1].name] for n in (first, second))
+    assert w1.shape == (2, 3, 3, 3, block) and first.attrs["in_block"] == 0
+    assert w2.shape == (2, 2, 3, 3, block, block) and second.attrs["in_block"] == block
+    assert not w1[1, ..., 4:].any()                    # output channels 20..31 are padding
+    assert not w2[:, 1, :, :, 4:, :].any()             # so are input channels 20..31
+    assert graph.constants[first.inputs[2].name].shape == (2 * block,)
+
+
+@pytest.mark.parametrize("knobs", [dict(ow_tile=4, oh_tile=3, oc_blocks=2, channels_outer=False),
+                                   dict(ow_tile=1, oh_tile=6, oc_blocks=1, channels_outer=True)],
+                         ids=["two_blocks_rows_outer", "rows_only"])
+def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
+    from convrnn.compiler.target import parse_target
+    from convrnn.schedules import conv_blocked_cpu
+    from convrnn.schedules.registry import get_op
+
+    b = Builder(16, (6, 8), width=None)
+    a = b.conv("x", 32, act="Relu")
+    model = b.model(b.conv(a, 32))
+    graph = run_pipeline(import_onnx(model))
+    node = [n for n in graph.nodes if n.op == "ConvBlocked"][1]
+    space = get_op("ConvBlocked").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
+                                             [v.type for v in node.outputs], parse_target("cpu"))
+    assert all(value in space[key] for key, value in knobs.items())
+    monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs", lambda *args: dict(knobs))
+    model.graph.name = f"knobs_{knobs['ow_tile']}"  # a distinct model: the cache must not serve the defaults
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 16, 6, 8), seed=7)},
+                                       rtol=1e-4, atol=1e-5)
