@@ -20,9 +20,10 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
 from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, largest_divisor, row_tile, schedule_rows,
-                                      tile_reduction, with_knobs)
+                                      tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
+PAD_PLACES = ("inline", "task", "pass")
 
 
 def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
@@ -47,7 +48,8 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
             return te.sum(padded[(n, outer, *window(pos), lane)] * w[(outer, 0, *taps, lane)], axis=taps)
     elif in_block:
         in_outer = te.reduce_axis((0, int(x.shape[1])), name="rcb")
-        in_inner = te.reduce_axis((0, in_block), name="rci")
+        # The weight's input lanes: fewer than in_block when one block holds every input channel.
+        in_inner = te.reduce_axis((0, int(w.shape[-2])), name="rci")
 
         def body(n, outer, *rest):
             pos, lane = rest[:rank], rest[rank]
@@ -88,7 +90,8 @@ def conv_blocked_knobs(out_blocks: int, out_height: int, out_width: Optional[int
         while (oc_blocks * 2 <= MAX_OC_BLOCKS and out_blocks % (oc_blocks * 2) == 0
                and 2 * oc_blocks * oh_tile * ow_tile <= budget):
             oc_blocks *= 2
-    return {"ow_tile": ow_tile, "oh_tile": oh_tile, "oc_blocks": oc_blocks, "channels_outer": True}
+    return {"ow_tile": ow_tile, "oh_tile": oh_tile, "oc_blocks": oc_blocks, "channels_outer": True,
+            "pad": "inline" if attrs["group"] > 1 else "pass"}
 
 
 def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lanes: int) -> dict[str, list]:
@@ -103,7 +106,8 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
         widths = [1]
     rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0]
     blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
-    return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False]}
+    return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
+            "pad": list(PAD_PLACES)}
 
 
 def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
@@ -118,6 +122,12 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     write_back = inline_epilogue(sch, stages, "bias")
     factors = [None, knobs["oc_blocks"], knobs["oh_tile"], knobs["ow_tile"], attrs["block"]]
     order = None if knobs["channels_outer"] else [0, 2, 3, 1, 4]
-    tile_reduction(sch, conv, write_back, factors, 4, target.vector_lanes, outer_order=order)
+    tiles = tile_reduction(sch, conv, write_back, factors, 4, target.vector_lanes, outer_order=order)
     if "pad" in stages:
-        schedule_rows(sch, stages["pad"])
+        if knobs["pad"] == "inline":
+            sch.compute_inline(stages["pad"])
+        elif knobs["pad"] == "task":
+            sch.compute_at(stages["pad"], tiles)
+            vectorize_innermost(sch, stages["pad"], target.vector_lanes)
+        else:
+            schedule_rows(sch, stages["pad"])

@@ -144,8 +144,9 @@ class _Rewriter:
         packed = pack_weight(weight, block)                  # [O/c, C, KH, KW, c]
         if in_block and not depthwise:                        # [O/c, C/i, KH, KW, i, c]
             in_blocks = source.type.shape[1]
-            packed = pad_axis(packed, 1, in_blocks * in_block)
-            packed = packed.reshape(out_blocks, in_blocks, in_block, *packed.shape[2:])
+            lanes = in_block if in_blocks > 1 else packed.shape[1]  # a lone block: no padded lanes
+            packed = pad_axis(packed, 1, in_blocks * lanes)
+            packed = packed.reshape(out_blocks, in_blocks, lanes, *packed.shape[2:])
             packed = np.ascontiguousarray(np.moveaxis(packed, 2, -2))
         inputs = [source if source is not None else x, self.constant(f"{weight_value.name}_nchwc", packed)]
         if bias is not None:

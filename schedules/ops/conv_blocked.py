@@ -9,7 +9,8 @@ X is blocked [N, C/i, H, W, i]); channels (the real output channel count); epilo
 its extra inputs in the output's blocked layout; knobs (conv_blocked_cpu.py).
 Inputs and weight layouts:
   X NCHW          W [O/c, C, KH, KW, c]
-  X blocked by i  W [O/c, C/i, KH, KW, i, c]
+  X blocked by i  W [O/c, C/i, KH, KW, i, c], or [O/c, 1, KH, KW, C, c] when C < i: the
+                  reduction skips a lone block's padded channels
   depthwise       W [O/c, 1, KH, KW, c] (X blocked by c)
 then the optional bias B [O/c * c] and the epilogue's extras.
 """
@@ -22,7 +23,7 @@ from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.window import check_window_attrs, static_spatial, window_output_dim
 
 
-def expected_weight_shape(x: TensorType, attrs) -> tuple:
+def expected_weight_shape(x: TensorType, w: TensorType, attrs) -> tuple:
     """The weight shape a ConvBlocked with this input and these attrs reads."""
     block, in_block = attrs["block"], attrs["in_block"]
     out_blocks = channel_blocks(attrs["channels"], block)
@@ -30,7 +31,8 @@ def expected_weight_shape(x: TensorType, attrs) -> tuple:
     if attrs["group"] > 1:
         return (out_blocks, 1, *kernel, block)
     if in_block:
-        return (out_blocks, x.shape[1], *kernel, in_block, block)
+        lone = x.shape[1] == 1 and w.rank == 6 and 0 < w.shape[-2] < in_block
+        return (out_blocks, x.shape[1], *kernel, w.shape[-2] if lone else in_block, block)
     return (out_blocks, x.shape[1], *kernel, block)
 
 
@@ -56,7 +58,7 @@ class ConvBlocked(OpDef):
     def infer(self, inputs, attrs):
         x, w, b = (list(inputs) + [None])[:3]
         check_blocked_input(x, attrs)
-        expected = expected_weight_shape(x, attrs)
+        expected = expected_weight_shape(x, w, attrs)
         if tuple(w.shape) != expected or w.dtype != x.dtype:
             raise ValueError(f"weight {w} does not match input {x} (expected shape {expected})")
         block, rank = attrs["block"], 2

@@ -160,8 +160,8 @@ def test_the_weights_are_laid_out_once_padded_with_zeros():
     assert graph.constants[first.inputs[2].name].shape == (2 * block,)
 
 
-@pytest.mark.parametrize("knobs", [dict(ow_tile=4, oh_tile=3, oc_blocks=2, channels_outer=False),
-                                   dict(ow_tile=1, oh_tile=6, oc_blocks=1, channels_outer=True)],
+@pytest.mark.parametrize("knobs", [dict(ow_tile=4, oh_tile=3, oc_blocks=2, channels_outer=False, pad="task"),
+                                   dict(ow_tile=1, oh_tile=6, oc_blocks=1, channels_outer=True, pad="inline")],
                          ids=["two_blocks_rows_outer", "rows_only"])
 def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
     from convrnn.compiler.target import parse_target
