@@ -8,7 +8,9 @@ P = tiles per image, channels in blocks of L = winograd.CHANNEL_BLOCK:
   "m"    the batched GEMM: M[e, n] = V[e, n] · U[e, n] over input channels, for each of the
          alpha² transform points, register-tiled as (p_tile tiles) x (k_tile output channels)
   "t2", "y16"  the output transform Aᵀ M A, along one axis then the other: [N, P, m, m, K]
-  "out"  back to NCHW, cropped to the output size, plus the bias; then the fused epilogue.
+  "out"  back to NCHW (or NCHW{L} with attr block), cropped to the output size, plus the bias;
+         then the fused epilogue.
+With attr in_block the input arrives NCHW{L} and "pad" reads its blocks as they are.
 The transforms run per tile (t1 inside v's loop, t2 inside y16's) so their temporaries stay
 in L1, vectorized over the channel block, with every loop over transform points unrolled so
 that the matrices' entries become constants.
@@ -20,7 +22,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from convrnn.compiler.target import Target
-from convrnn.schedules.tiling import ACCUMULATORS, blocks_by_name, parallel_fused, row_tile, tile_reduction, with_knobs
+from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, parallel_fused, row_tile, tile_reduction,
+                                      vectorize_innermost, with_knobs)
 from convrnn.schedules.winograd import CHANNEL_BLOCK, matrix
 
 MAX_TILE_ROWS = 12  # tiles per register tile of the GEMM, untuned
@@ -58,24 +61,27 @@ def _constant_matrix(values: np.ndarray):
 
 
 def winograd_compute(x: Any, u: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any]) -> Any:
-    """x [N, C, H, W], u the transformed weight (winograd.transform_weight); returns the "out"
-    stage [N, K, OH, OW] (bias added; the epilogue is the caller's)."""
+    """x [N, C, H, W] (or [N, C/L, H, W, L] with attr in_block), u the transformed weight
+    (winograd.transform_weight); returns the "out" stage [N, K, OH, OW] (or [N, K/L, OH, OW, L]
+    with attr block), bias added; the epilogue is the caller's."""
     from convrnn.compiler.tvm_adapter import te, tirx
 
     m, L = attrs["tile"], CHANNEL_BLOCK
     alpha = m + 2
     BT, AT = _constant_matrix(matrix(m, "BT")), _constant_matrix(matrix(m, "AT"))
     top, left = attrs["pads"][:2]
-    batch, channels, height, width = x.shape
-    height, width = int(height), int(width)
-    out_channels, out_height, out_width = (int(d) for d in out_shape[1:])
+    blocked_in, blocked_out = bool(attrs.get("in_block", 0)), bool(attrs.get("block", 0))
+    batch, channels, height, width = x.shape[:4]
+    channels, height, width = int(channels) * (L if blocked_in else 1), int(height), int(width)
+    out_channels = int(u.shape[2]) * L
+    out_height, out_width = (int(d) for d in out_shape[2:4])
     rows, cols = tiles(out_height, out_width, m)
     zero = tirx.const(0.0, "float32")
 
     def padded(n, cb, hh, ww, cl):
         inside = tirx.all(hh >= top, hh < height + top, ww >= left, ww < width + left)
-        return tirx.Select(inside, x[n, cb * L + cl, tirx.max(tirx.min(hh - top, height - 1), 0),
-                                     tirx.max(tirx.min(ww - left, width - 1), 0)], zero)
+        h, w = tirx.max(tirx.min(hh - top, height - 1), 0), tirx.max(tirx.min(ww - left, width - 1), 0)
+        return tirx.Select(inside, x[n, cb, h, w, cl] if blocked_in else x[n, cb * L + cl, h, w], zero)
 
     pad = te.compute((batch, channels // L, rows * m + 2, cols * m + 2, L), padded, name="pad")
     a = te.reduce_axis((0, alpha), "a")
@@ -98,6 +104,9 @@ def winograd_compute(x: Any, u: Any, bias: Optional[Any], attrs: dict[str, Any],
         value = y16[n, h // m * cols + w // m, h % m, w % m, k]
         return value + bias[k] if bias is not None else value
 
+    if blocked_out:
+        return te.compute((batch, out_channels // L, out_height, out_width, L),
+                          lambda n, kb, h, w, kl: out(n, kb * L + kl, h, w), name="out")
     return te.compute((batch, out_channels, out_height, out_width), out, name="out")
 
 
@@ -121,6 +130,8 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])
 
     parallel_fused(sch, sch.get_loops(write_back)[:3])  # rows of NCHW; LLVM vectorizes the columns
+    if attrs.get("block", 0):
+        vectorize_innermost(sch, write_back, lanes)  # NCHW{L}: whole channel blocks
 
 
 def _transform_per_tile(sch: Any, block: Any, first_half: Any, image: Any, tile: Any, channel: Any,

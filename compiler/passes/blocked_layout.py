@@ -27,6 +27,7 @@ import numpy as np
 
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.conv_layout import ACTIVATION_BLOCK, channel_blocks, pad_axis, pack_weight, unpack_weight
+from convrnn.schedules.winograd import CHANNEL_BLOCK
 
 MIN_CHANNELS = ACTIVATION_BLOCK // 2  # fewer, and padding to a block wastes most of the work
 WINDOW_POOLS = ("MaxPool", "AveragePool")
@@ -51,6 +52,17 @@ def _convertible_conv(node: Node, graph: Graph) -> bool:
     return group == 1 or group == x.shape[1] == out.shape[1]
 
 
+def _convertible_winograd(node: Node, graph: Graph) -> bool:
+    """A Winograd conv (its channels are whole blocks already) with a constant bias."""
+    bias = node.inputs[2] if len(node.inputs) > 2 else None
+    return (node.op == "WinogradConv" and ACTIVATION_BLOCK == CHANNEL_BLOCK and node.inputs[0].type.dtype == "float32"
+            and (bias is None or graph.is_constant(bias)))
+
+
+def _candidate(node: Node, graph: Graph) -> bool:
+    return _convertible_conv(node, graph) or _convertible_winograd(node, graph)
+
+
 def _blockable_pool(node: Node) -> bool:
     if node.op in WINDOW_POOLS:
         return len(node.attrs["kernel_shape"]) == 2
@@ -62,7 +74,7 @@ def _convs_to_convert(graph: Graph) -> set[int]:
     conv or a pool, by a value one writes and the other reads (alone, a conv would only add a
     conversion). Pools fed by a candidate (or by such a pool) join too."""
     readers = graph.consumers()
-    candidates = {id(node) for node in graph.nodes if _convertible_conv(node, graph)}
+    candidates = {id(node) for node in graph.nodes if _candidate(node, graph)}
     parent: dict[int, int] = {}
 
     def root(key: int) -> int:
@@ -160,6 +172,17 @@ class _Rewriter:
         out = self.blocked_output(node.outputs[0], out_blocks, out_type.shape[2:])
         self.nodes.append(Node("ConvBlocked", tuple(inputs), (out,), attrs, name=node.name))
 
+    def winograd(self, node: Node) -> None:
+        """Its own transforms block the channels: it reads and writes NCHW{c} as they are."""
+        x = node.inputs[0]
+        source = self.blocked.get(id(x))
+        inputs = [source if source is not None else x, *node.inputs[1:3]]
+        inputs += [self.to_blocked(extra) for extra in node.inputs[3:]]
+        out_type = node.outputs[0].type
+        out = self.blocked_output(node.outputs[0], out_type.shape[1] // ACTIVATION_BLOCK, out_type.shape[2:])
+        attrs = dict(node.attrs, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK if source is not None else 0)
+        self.nodes.append(Node(node.op, tuple(inputs), (out,), attrs, name=node.name))
+
     def pool(self, node: Node) -> None:
         source = self.blocked[id(node.inputs[0])]
         out_type = node.outputs[0].type
@@ -174,7 +197,7 @@ def blocked_layout(graph: Graph) -> Graph:
     rewriter = _Rewriter(graph)
     for node in graph.nodes:
         if id(node) in converting:
-            rewriter.conv(node)
+            (rewriter.winograd if node.op == "WinogradConv" else rewriter.conv)(node)
         elif _blockable_pool(node) and id(node.inputs[0]) in rewriter.blocked:
             rewriter.pool(node)
         else:

@@ -3,7 +3,9 @@
 The select_winograd pass turns an eligible Conv into one (compiler/passes/select_winograd.py).
 Inputs: X [N, C, H, W], U the transformed weight [alpha, alpha, K/L, C, L]
 (schedules/winograd.py), optional B [K], then the extra inputs of a fused epilogue.
-attrs: tile (m: 2 or 4), pads (top, left, bottom, right), epilogue (as Conv's), knobs.
+attrs: tile (m: 2 or 4), pads (top, left, bottom, right), epilogue (as Conv's), knobs; and from
+the blocked_layout pass, block (L: the output, and the epilogue's extras, are NCHW{L}
+[N, K/L, OH, OW, L]) and in_block (L: X is NCHW{L} too).
 """
 from __future__ import annotations
 
@@ -22,12 +24,16 @@ class WinogradConv(OpDef):
         tile, pads = attrs["tile"], attrs["pads"]
         if tile not in MATRICES:
             raise ValueError(f"Winograd tile {tile} is not one of {sorted(MATRICES)}")
-        if x.rank != 4 or not all(isinstance(d, int) for d in x.shape[1:]):
-            raise ValueError(f"input {x} is not NCHW with static channels and spatial dims")
+        block, in_block = attrs.get("block", 0), attrs.get("in_block", 0)
+        if block not in (0, CHANNEL_BLOCK) or in_block not in (0, block) or in_block and x.shape[-1] != in_block:
+            raise ValueError(f"blocks of {block} (output) and {in_block} (input {x}): only {CHANNEL_BLOCK} is supported")
+        if x.rank != (5 if in_block else 4) or not all(isinstance(d, int) for d in x.shape[1:]):
+            raise ValueError(f"input {x} is not NCHW (or NCHW{{c}}) with static channels and spatial dims")
+        in_channels = x.shape[1] * (in_block or 1)
         alpha = tile + 2
-        if u.rank != 5 or u.shape[:2] != (alpha, alpha) or u.shape[3] != x.shape[1] or u.shape[4] != CHANNEL_BLOCK:
+        if u.rank != 5 or u.shape[:2] != (alpha, alpha) or u.shape[3] != in_channels or u.shape[4] != CHANNEL_BLOCK:
             raise ValueError(f"transformed weight {u} does not match input {x} and tile {tile}")
-        if x.shape[1] % CHANNEL_BLOCK or len(pads) != 4 or min(pads) < 0 or x.dtype != u.dtype:
+        if in_channels % CHANNEL_BLOCK or len(pads) != 4 or min(pads) < 0 or x.dtype != u.dtype:
             raise ValueError(f"input {x} with pads {pads} cannot take a Winograd conv")
         out_channels = u.shape[2] * CHANNEL_BLOCK
         if b is not None and (b.shape != (out_channels,) or b.dtype != x.dtype):
@@ -35,7 +41,10 @@ class WinogradConv(OpDef):
         height, width = (x.shape[2] + pads[0] + pads[2] - 2, x.shape[3] + pads[1] + pads[3] - 2)
         if height < 1 or width < 1:
             raise ValueError(f"a 3x3 window does not fit input {x} with pads {pads}")
-        output = TensorType((x.shape[0], out_channels, height, width), x.dtype)
+        if block:
+            output = TensorType((x.shape[0], out_channels // block, height, width, block), x.dtype)
+        else:
+            output = TensorType((x.shape[0], out_channels, height, width), x.dtype)
         check_epilogue(attrs.get("epilogue", ()), list(inputs[3:]), output)
         return [output]
 
@@ -59,5 +68,5 @@ class WinogradConv(OpDef):
 
         if target.kind != "llvm":
             return None
-        rows, cols = tiles(*outputs[0].shape[2:], attrs["tile"])
-        return winograd_knob_space(rows * cols, outputs[0].shape[1], target.vector_lanes)
+        rows, cols = tiles(*outputs[0].shape[2:4], attrs["tile"])
+        return winograd_knob_space(rows * cols, inputs[1].shape[2] * CHANNEL_BLOCK, target.vector_lanes)

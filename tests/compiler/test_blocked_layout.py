@@ -180,3 +180,20 @@ def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
     model.graph.name = f"knobs_{knobs['ow_tile']}"  # a distinct model: the cache must not serve the defaults
     support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 16, 6, 8), seed=7)},
                                        rtol=1e-4, atol=1e-5)
+
+
+def test_winograd_convs_read_and_write_the_layout(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["convrnn.compiler.passes.select_winograd"], "MIN_MULTIPLY_ADDS", 0)
+    b = Builder(3, (18, 18), seed=5, width=None)
+    a = b.conv("x", 16, stride=2, act="Relu")          # direct (stride 2), NCHW in
+    c = b.conv(a, 32, act="Relu")                       # Winograd, blocked in and out
+    d = b.op("Add", b.conv(c, 32), c)                   # Winograd with a blocked residual
+    model = b.model(b.op("GlobalMaxPool", b.op("Relu", d)))
+    graph = run_pipeline(import_onnx(model), verify=True)
+    winograd = [n for n in graph.nodes if n.op == "WinogradConv"]
+    assert len(winograd) == 2 and all(n.attrs["block"] == ACTIVATION_BLOCK == n.attrs["in_block"] for n in winograd)
+    assert [n.op for n in graph.nodes].count("FromBlocked") == 1
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 3, 18, 18), seed=6)},
+                                       rtol=1e-4, atol=1e-4)
