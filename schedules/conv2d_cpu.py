@@ -27,7 +27,7 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.conv_layout import weight_block
 from convrnn.schedules.epilogue import inline_epilogue
-from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, schedule_rows, tile_reduction,
+from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, schedule_rows, tile_reduction,
                                       vector_tile, with_knobs)
 
 # The length assumed for a symbolic (time) axis when weighing the weight against the input.
@@ -77,7 +77,7 @@ def conv_knobs(out_channels: int, group: int, out_width: Optional[int], lanes: i
     if block == lanes and out_channels % (2 * block) == 0 and out_width is not None and out_width <= 14:
         oc_tile = 2 * block  # narrow images: two channel vectors per input broadcast
     vectors = -(-oc_tile // lanes)
-    return {"template": "oc_vector", "oc_tile": oc_tile, "ow_tile": row_tile(out_width, ACCUMULATORS // vectors),
+    return {"template": "oc_vector", "oc_tile": oc_tile, "ow_tile": row_tile(out_width, accumulators(lanes) // vectors),
             "channels_outer": channels_outer}
 
 
@@ -96,7 +96,7 @@ def conv_knob_space(out_channels: int, group: int, out_width: Optional[int], lan
     if out_width is None:
         widths = [4, 8, 16]  # symbolic: tiles of the padded width (conv_compute's crop)
     else:
-        limit = ACCUMULATORS // -(-block // lanes)
+        limit = accumulators(lanes) // -(-block // lanes)
         widths = [w for w in range(1, min(limit, out_width) + 1) if out_width % w == 0 or w == limit]
     return {"template": ["oc_vector"], "oc_tile": oc_tiles, "ow_tile": widths, "channels_outer": [True, False]}
 

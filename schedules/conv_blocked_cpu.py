@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
-from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, largest_divisor, row_tile, schedule_rows,
+from convrnn.schedules.tiling import (accumulators, blocks_by_name, largest_divisor, row_tile, schedule_rows,
                                       tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
@@ -74,7 +74,7 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
 
 def _accumulator_budget(block: int, lanes: int) -> int:
     """Register tiles may hold this many output positions x channel blocks."""
-    return max(ACCUMULATORS // max(block // lanes, 1), 1)
+    return max(accumulators(lanes) // max(block // lanes, 1), 1)
 
 
 def conv_blocked_knobs(out_blocks: int, out_height: int, out_width: Optional[int], attrs: dict[str, Any],

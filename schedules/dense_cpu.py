@@ -12,7 +12,7 @@ from typing import Any, Optional
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.generic import schedule_generic
-from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, row_tile, tile_reduction, vector_tile,
+from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, tile_reduction, vector_tile,
                                       with_knobs)
 
 MAX_ROW_TILE = 8
@@ -25,7 +25,7 @@ def dense_knobs(rows: Optional[int], columns: Optional[int], lanes: int) -> dict
     vectors = max(-(-column_tile // lanes), 1)
     # A symbolic row count gets untiled rows: a guarded tile over a symbolic extent does not
     # lower in TVM 0.27 (its cache's compacted size goes negative).
-    rows_limit = min(ACCUMULATORS // vectors, MAX_ROW_TILE) if rows is not None else 1
+    rows_limit = min(accumulators(lanes) // vectors, MAX_ROW_TILE) if rows is not None else 1
     return {"column_tile": column_tile, "row_tile": row_tile(rows, rows_limit)}
 
 

@@ -1,7 +1,8 @@
 """Tile-size heuristics and schedule helpers shared by the CPU templates (conv, dense, pool).
 
 Register budget: AVX-512 has 32 vector registers; keeping at most ACCUMULATORS of them as
-accumulators leaves room for the weight vectors and broadcast operands.
+accumulators leaves room for the weight vectors and broadcast operands. AVX2 has 16: half
+the budget (`accumulators`).
 """
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.schedules.generic import vector_factor
 
 ACCUMULATORS = 24
+
+
+def accumulators(lanes: int) -> int:
+    """Accumulator registers of a register tile for a target of `lanes` float32 lanes."""
+    return ACCUMULATORS if lanes >= 16 else ACCUMULATORS // 2
 
 
 def largest_divisor(extent: Optional[int], limit: int) -> int:

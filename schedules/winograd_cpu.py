@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from convrnn.compiler.target import Target
-from convrnn.schedules.tiling import (ACCUMULATORS, blocks_by_name, parallel_fused, row_tile, tile_reduction,
+from convrnn.schedules.tiling import (accumulators, blocks_by_name, parallel_fused, row_tile, tile_reduction,
                                       vectorize_innermost, with_knobs)
 from convrnn.schedules.winograd import CHANNEL_BLOCK, matrix
 
@@ -33,13 +33,14 @@ def tiles(out_height: int, out_width: int, tile: int) -> tuple[int, int]:
     return -(-out_height // tile), -(-out_width // tile)
 
 
-def winograd_knobs(tiles_per_image: int) -> dict[str, int]:
-    return {"p_tile": row_tile(tiles_per_image, MAX_TILE_ROWS), "k_tile": CHANNEL_BLOCK}
+def winograd_knobs(tiles_per_image: int, lanes: int) -> dict[str, int]:
+    limit = min(MAX_TILE_ROWS, accumulators(lanes) // max(CHANNEL_BLOCK // lanes, 1))
+    return {"p_tile": row_tile(tiles_per_image, limit), "k_tile": CHANNEL_BLOCK}
 
 
 def winograd_knob_space(tiles_per_image: int, out_channels: int, lanes: int) -> dict[str, list[int]]:
     k_tiles = [k for k in (CHANNEL_BLOCK, 2 * CHANNEL_BLOCK) if out_channels % k == 0]
-    limit = ACCUMULATORS // (CHANNEL_BLOCK // lanes)
+    limit = accumulators(lanes) // (CHANNEL_BLOCK // lanes)
     p_tiles = sorted({p for p in range(2, limit + 1) if tiles_per_image % p == 0}
                      | {row_tile(tiles_per_image, MAX_TILE_ROWS)})
     return {"p_tile": p_tiles, "k_tile": k_tiles}
@@ -124,7 +125,7 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     e, nu, n, p, c, b = sch.get_loops(stages["v"])
     _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
     extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(stages["m"])]
-    knobs = with_knobs(winograd_knobs(extents[3]), attrs)
+    knobs = with_knobs(winograd_knobs(extents[3], lanes), attrs)
     tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes)
     n, p, i, j, k, e = sch.get_loops(stages["y16"])
     _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])

@@ -30,10 +30,12 @@ def has_avx2() -> bool:
 needs_avx2 = pytest.mark.skipif(not has_avx2(), reason="this CPU cannot run AVX2 code")
 
 # model file -> (input name, input shape); each exercises other templates:
-#   conv oc_vector + pools + dense; depthwise (ow_vector) + 1x1; conv1d + GRU; bidirectional LSTM
+#   conv1d oc_vector + pools + dense; blocked convs (depthwise, 1x1) + global pool; a ResNet:
+#   blocked convs, a blocked pool, residuals; conv1d + GRU; bidirectional LSTM
 MODELS = {
     "audio_cnn.onnx": ("input", (2, 40, 100)),
     "mobilenet_v2_small.onnx": ("input", (1, 3, 64, 64)),
+    "resnet18_w16.onnx": ("input", (1, 3, 64, 64)),
     "recurrent/gru_classifier.onnx": ("tokens", (2, 30)),
     "recurrent/lstm_bidirectional.onnx": ("x", (9, 2, 16)),
 }
