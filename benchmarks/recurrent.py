@@ -1,7 +1,13 @@
 """Recurrent models: convrnn beside its peers, in one process, on the same inputs.
 
     python benchmarks/recurrent.py [--threads 2] [--blocks 4] [--runs 10] [--models lstm_b1 ...]
-                                   [--systems convrnn ...] [--json results.json]
+                                   [--systems convrnn ...] [--db tune.jsonl [--tune TRIALS]]
+                                   [--json results.json] [--markdown results.md]
+
+With --db convrnn also runs tuned ("convrnn-tuned"), from that database; with --tune as well,
+each model is first tuned into it (TRIALS per task, measured at the benchmark's sizes), as
+`convrnn tune` would, so one command tunes and times. TVM's own Relax build is tried too: its
+ONNX importer has no LSTM, GRU or RNN, so for these models its row says why it failed.
 
 The models are built from the definitions in tests/data/make_recurrent_models.py at benchmark
 size (bigger than the committed test files) and exported on the fly with PyTorch's TorchScript
@@ -75,19 +81,20 @@ def build(name: str):
 
 
 # --- the systems: each returns a zero-argument callable producing the list of outputs ---------
-def convrnn_runner(path: Path, input_name: str, x: np.ndarray, work: Path, threads: int, module):
+def convrnn_runner(path: Path, input_name: str, x: np.ndarray, work: Path, threads: int, module,
+                   db: str | None = None):
     from convrnn.compiler import compile_model
     from convrnn.runtime import load
 
-    out, note = work / f"{path.stem}.convrnn", ""
+    out, note = work / f"{path.stem}{'.tuned' if db else ''}.convrnn", ""
     start = time.perf_counter()
     try:
-        compile_model(path, out)
+        compile_model(path, out, db=db)
     except Exception as exc:
         print(f"  convrnn cannot compile {path.name} with symbolic axes: {type(exc).__name__}: {first_line(exc)}")
         start, note = time.perf_counter(), "pinned"
-        compile_model(path, out, input_shapes={input_name: list(x.shape)})
-    print(f"  convrnn compiled {path.name}{' (input shape pinned)' if note else ''} "
+        compile_model(path, out, input_shapes={input_name: list(x.shape)}, db=db)
+    print(f"  convrnn{' (tuned)' if db else ''} compiled {path.name}{' (input shape pinned)' if note else ''} "
           f"in {time.perf_counter() - start:.1f} s")
     model = load(out)
     runner = lambda: model.run(x)  # noqa: E731
@@ -136,17 +143,35 @@ def pytorch_runner(path: Path, input_name: str, x: np.ndarray, work: Path, threa
     return run
 
 
-SYSTEMS = {"convrnn": convrnn_runner, "onnxruntime": onnxruntime_runner, "openvino": openvino_runner,
-           "pytorch": pytorch_runner}
-PEERS = ("onnxruntime", "openvino", "pytorch")
+def tvm_relax_runner(path: Path, input_name: str, x: np.ndarray, work: Path, threads: int, module):
+    from run import tvm_relax_runner as single_output_runner
+
+    run = single_output_runner(path.stem, path, x, work, threads)
+    return lambda: [run()]
+
+
+def tune_model(path: Path, x: np.ndarray, axes: dict, input_name: str, db: str, trials: int) -> None:
+    """`convrnn tune` of the exported model into `db`, its symbolic axes at the benchmark's sizes."""
+    from convrnn.compiler.tuning.tuner import tune
+
+    dims = {dim: x.shape[axis] for axis, dim in axes[input_name].items()}
+    start = time.perf_counter()
+    outcomes = tune(str(path), db, trials=trials, dims=dims)
+    print(f"  tuned {len(outcomes)} tasks of {path.name} ({trials} trials each, {dims}) "
+          f"in {time.perf_counter() - start:.0f} s into {db}")
+
+
+SYSTEMS = {"convrnn": convrnn_runner, "convrnn-tuned": convrnn_runner, "onnxruntime": onnxruntime_runner,
+           "tvm-relax": tvm_relax_runner, "openvino": openvino_runner, "pytorch": pytorch_runner}
+PEERS = ("onnxruntime", "tvm-relax", "openvino", "pytorch")
 
 
 def first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else ""
 
 
-def available_systems() -> list[str]:
-    systems = ["convrnn", "onnxruntime"]
+def available_systems(db: str | None) -> list[str]:
+    systems = ["convrnn"] + (["convrnn-tuned"] if db else []) + ["onnxruntime", "tvm-relax"]
     for name, module in (("openvino", "openvino"), ("pytorch", "torch")):
         try:
             __import__(module)
@@ -169,10 +194,13 @@ def benchmark(name: str, systems: list[str], work: Path, args) -> list[dict]:
     module, input_name, x, outputs, axes, example = build(name)
     path = makers.export(module, example, [input_name], outputs, axes, work / f"{name}.onnx")
     print(f"{name}: {MODELS[name][5]} ({input_name} {list(x.shape)}, {path.stat().st_size / 1e6:.1f} MB)")
+    if args.tune:
+        tune_model(path, x, axes, input_name, args.db, args.tune)
     runners, notes = {}, {}
     for system in systems:
+        options = {"db": args.db} if system == "convrnn-tuned" else {}
         try:
-            runners[system] = SYSTEMS[system](path, input_name, x, work, args.threads, module)
+            runners[system] = SYSTEMS[system](path, input_name, x, work, args.threads, module, **options)
             notes[system] = getattr(runners[system], "note", "")
         except Exception as exc:  # a system that cannot run this model is reported, not fatal
             print(f"  {system} failed: {type(exc).__name__}: {first_line(exc)}")
@@ -218,16 +246,21 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), default=list(SYSTEMS),
                         help="which systems to run (onnxruntime always runs: it is the reference)")
+    parser.add_argument("--db", help="a tuning database: also time convrnn tuned with it")
+    parser.add_argument("--tune", type=int, metavar="TRIALS", help="tune each model into --db first")
     default_json = Path(tempfile.gettempdir()) / "convrnn_recurrent_benchmark.json"
     parser.add_argument("--json", type=Path, default=default_json, help=f"where to write the results ({default_json})")
+    parser.add_argument("--markdown", type=Path, help="also write the rows as a markdown table here")
     args = parser.parse_args()
+    if args.tune and not args.db:
+        raise SystemExit("--tune needs --db: the database to tune into")
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
 
     try:
         import torch  # noqa: F401
     except ImportError:
         raise SystemExit("PyTorch is not installed: the benchmark models are exported from it on the fly")
-    systems = [s for s in available_systems() if s in args.systems or s == "onnxruntime"]
+    systems = [s for s in available_systems(args.db) if s in args.systems or s == "onnxruntime"]
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
@@ -247,6 +280,12 @@ def main() -> None:
         cpus=os.cpu_count(), versions=versions, models={name: MODELS[name][5] for name in args.models},
         rows=rows), indent=2) + "\n")
     print(f"results written to {args.json}")
+    if args.markdown:
+        lines = ["| model | system | ms | time / fastest peer's | agrees |", "|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {r['system']} | " + ("- | - | failed |" if r["ms"] is None else
+                  f"{r['ms']:.3f} | {r['ratio']:.2f} | {'yes' if r['agrees'] else 'NO'} |") for r in rows]
+        args.markdown.write_text("\n".join(lines) + "\n")
+        print(f"markdown written to {args.markdown}")
     if not all(row["agrees"] for row in rows if row["ms"] is not None):
         raise SystemExit("some system's outputs disagree with onnxruntime's")
 

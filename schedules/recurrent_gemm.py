@@ -3,12 +3,25 @@
 X is [a, b, inputs] with both leading dims symbolic (time steps and batch, in either
 order): its rows are taken flat. W comes packed by column tile ([tiles, inputs, column_tile])
 so a register tile streams contiguous weights. Rows go in tiles of `row_tile` (every weight
-vector loaded once per tile), the rows left over one at a time; (row tile x column tile)
-tasks run in parallel.
+vector loaded once per tile); the rows left over (the row count is symbolic) in at most one
+tile each of 8, 4, 2 and 1 rows, the binary digits of their count, so that each weight
+vector is loaded at most four more times rather than once per leftover row (T=100 at 8 rows
+a tile: 0.61 ms with 4 single rows, against 0.58 for T=96, on the CRNN's 640x1024 layer);
+(row tile x column tile) tasks run in parallel.
 """
 from __future__ import annotations
 
 from typing import Any
+
+MAX_ROW_TILE = 16
+
+
+def row_tile_choices(column_tile: int, lanes: int) -> list[int]:
+    """Row tiles whose accumulators (rows x the column tile's vectors) fit the registers."""
+    from convrnn.schedules.tiling import accumulators
+
+    vectors = max(column_tile // lanes, 1)
+    return [rows for rows in range(1, MAX_ROW_TILE + 1) if rows * vectors <= accumulators(lanes)]
 
 
 def projection_primfunc(inputs: int, columns: int, column_tile: int, row_tile: int) -> Any:
@@ -16,7 +29,11 @@ def projection_primfunc(inputs: int, columns: int, column_tile: int, row_tile: i
 
     if columns % column_tile:
         raise ValueError(f"column tile {column_tile} does not divide {columns} columns")
+    if not 1 <= row_tile <= MAX_ROW_TILE:
+        raise ValueError(f"row tile {row_tile} is not in 1..{MAX_ROW_TILE} (its leftover tiles are 8, 4, 2, 1 rows)")
     tiles = columns // column_tile
+    # Leftover tiles (< row_tile rows in all): present sizes, and 0 for absent ones, which run no task.
+    s8, s4, s2, s1 = (size if size < row_tile else 0 for size in (8, 4, 2, 1))
 
     @T.macro
     def row_block(X, W, Bias, O, first_row, tile, rows):
@@ -45,8 +62,16 @@ def projection_primfunc(inputs: int, columns: int, column_tile: int, row_tile: i
         O = T.decl_buffer((a * b, columns), "float32", data=O3.data)
         for task in T.parallel(a * b // row_tile * tiles):
             row_block(X, W, Bias, O, task // tiles * row_tile, task % tiles, row_tile)
-        for task in T.parallel(a * b % row_tile * tiles):
-            row_block(X, W, Bias, O, a * b // row_tile * row_tile + task // tiles, task % tiles, 1)
+        # a leftover tile of `size` rows runs when that binary digit of the leftover count is set,
+        # after the rows of the larger digits
+        for task in T.parallel(a * b % row_tile // T.max(s8, 1) % 2 * T.min(s8, 1) * tiles):
+            row_block(X, W, Bias, O, a * b - a * b % row_tile, task, T.max(s8, 1))
+        for task in T.parallel(a * b % row_tile // T.max(s4, 1) % 2 * T.min(s4, 1) * tiles):
+            row_block(X, W, Bias, O, a * b - a * b % row_tile % 8, task, T.max(s4, 1))
+        for task in T.parallel(a * b % row_tile // T.max(s2, 1) % 2 * T.min(s2, 1) * tiles):
+            row_block(X, W, Bias, O, a * b - a * b % row_tile % 4, task, T.max(s2, 1))
+        for task in T.parallel(a * b % row_tile // T.max(s1, 1) % 2 * T.min(s1, 1) * tiles):
+            row_block(X, W, Bias, O, a * b - a * b % row_tile % 2, task, T.max(s1, 1))
 
     return projection
 

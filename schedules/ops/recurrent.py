@@ -53,7 +53,16 @@ class RecurrentProjection(OpDef):
 
         _cpu_only(target, self.name)
         _, width, column_tile = input_types[1].shape
-        return projection_primfunc(width, output_types[0].shape[2], column_tile, attrs["row_tile"])
+        row_tile = (attrs.get("knobs") or {}).get("row_tile", attrs["row_tile"])
+        return projection_primfunc(width, output_types[0].shape[2], column_tile, row_tile)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        """Rows per register tile (the column tile is fixed at import, where W is packed for it)."""
+        from convrnn.schedules.recurrent_gemm import row_tile_choices
+
+        if target.kind != "llvm":
+            return None
+        return {"row_tile": row_tile_choices(attrs["column_tile"], target.vector_lanes)}
 
 
 class _Cell(OpDef):

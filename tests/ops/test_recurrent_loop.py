@@ -89,7 +89,9 @@ def test_kernels_do_not_depend_on_the_sequence_length():
 
 
 @pytest.mark.parametrize("overrides", [{"tile": 16, "rows": 1}, {"tile": 32, "rows": 3}, {"tile": 64, "rows": 2},
-                                       {"column_tile": 16, "row_tile": 3}])
+                                       {"column_tile": 16, "row_tile": 3}, {"row_tile": 15}],
+                         ids=["tile16_rows1", "tile32_rows3", "tile64_rows2", "columns16_rows3",
+                              "rows15_leftover_8_4_1"])
 def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
     import convrnn.frontend.ops.recurrent as converter
     from convrnn.compiler import compile_model
