@@ -15,7 +15,9 @@ Which nodes go blocked:
 A blocked conv reads an NCHW input as it is (its reduction broadcasts one input value at a
 time either way); a depthwise conv's input, or an epilogue operand, from outside the layout
 goes through a ToBlocked. A reader outside the layout, or a graph output, gets a FromBlocked
-that produces the original value, so nothing downstream changes. The weights are laid out
+that produces the original value, so nothing downstream changes; a Transpose that is a
+blocked value's only reader becomes the FromBlocked itself (a CRNN's features turning into a
+sequence: one pass over them instead of two). The weights are laid out
 here, once, their output channels padded to whole blocks with zeros (and a blocked input's
 channels too, so padded input channels meet zero weights).
 """
@@ -183,6 +185,14 @@ class _Rewriter:
         attrs = dict(node.attrs, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK if source is not None else 0)
         self.nodes.append(Node(node.op, tuple(inputs), (out,), attrs, name=node.name))
 
+    def unblock_transposed(self, transpose: Node) -> None:
+        """A Transpose that alone reads a blocked value: one FromBlocked writes its output."""
+        value = transpose.inputs[0]
+        self.converted.discard(id(value))
+        attrs = {"channels": value.type.shape[1], "perm": list(transpose.attrs["perm"])}
+        self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), transpose.outputs, attrs,
+                               name=transpose.name))
+
     def pool(self, node: Node) -> None:
         source = self.blocked[id(node.inputs[0])]
         out_type = node.outputs[0].type
@@ -195,9 +205,14 @@ def blocked_layout(graph: Graph) -> Graph:
     if not converting:
         return graph
     rewriter = _Rewriter(graph)
+    readers = graph.consumers()
+    outputs = {id(v) for v in graph.outputs}
     for node in graph.nodes:
         if id(node) in converting:
             (rewriter.winograd if node.op == "WinogradConv" else rewriter.conv)(node)
+        elif (node.op == "Transpose" and id(node.inputs[0]) in rewriter.converted
+              and len(readers[id(node.inputs[0])]) == 1 and id(node.inputs[0]) not in outputs):
+            rewriter.unblock_transposed(node)
         elif _blockable_pool(node) and id(node.inputs[0]) in rewriter.blocked:
             rewriter.pool(node)
         else:

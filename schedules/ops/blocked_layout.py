@@ -1,7 +1,8 @@
 """The boundaries of the NCHW{c} activation layout (schedules/conv_layout.py):
 
 ToBlocked   [N, C, *S] -> [N, ceil(C/c), *S, c], padded channels zero; attrs: block (c).
-FromBlocked [N, ceil(C/c), *S, c] -> [N, C, *S]; attrs: channels (C).
+FromBlocked [N, ceil(C/c), *S, c] -> [N, C, *S]; attrs: channels (C), and optionally perm:
+            the result transposed by it (as Transpose's perm), in the same pass.
 
 The blocked_layout pass puts them where a chain of blocked ops meets the rest of the graph.
 """
@@ -48,7 +49,11 @@ class FromBlocked(OpDef):
         channels = attrs["channels"]
         if x.rank < 4 or not isinstance(x.shape[-1], int) or x.shape[1] != channel_blocks(channels, x.shape[-1]):
             raise ValueError(f"{x} is not a blocked layout of {channels} channels")
-        return [TensorType((x.shape[0], channels, *x.shape[2:-1]), x.dtype)]
+        shape = (x.shape[0], channels, *x.shape[2:-1])
+        perm = attrs.get("perm", list(range(len(shape))))
+        if sorted(perm) != list(range(len(shape))):
+            raise ValueError(f"perm {perm} is not a permutation of the {len(shape)} axes")
+        return [TensorType(tuple(shape[p] for p in perm), x.dtype)]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te
@@ -56,4 +61,10 @@ class FromBlocked(OpDef):
         (x,) = inputs
         block = int(x.shape[-1])
         shape = (x.shape[0], attrs["channels"], *x.shape[2:-1])
-        return [te.compute(shape, lambda n, c, *pos: x[(n, c // block, *pos, c % block)], name="from_blocked")]
+        perm = attrs.get("perm", list(range(len(shape))))
+
+        def value(*index):
+            n, c, *pos = [index[perm.index(axis)] for axis in range(len(shape))]  # the unpermuted index
+            return x[(n, c // block, *pos, c % block)]
+
+        return [te.compute([shape[p] for p in perm], value, name="from_blocked")]
