@@ -33,7 +33,8 @@ def format_graph(graph: Graph, max_constants: int = 8) -> str:
     for node in graph.nodes:
         outs = ", ".join(f"%{v.name}: {v.type}" for v in node.outputs)
         args = ", ".join("_" if v is None else f"%{v.name}" for v in node.inputs)
-        attrs = ", ".join(f"{k}={_format_steps(v) if k == 'steps' else _format_attr(v)}"
+        chain = node.op == "ElementwiseChain"  # (Slice has "steps" too: its strides)
+        attrs = ", ".join(f"{k}={_format_steps(v) if chain and k == 'steps' else _format_attr(v)}"
                           for k, v in sorted(node.attrs.items()))
         lines.append(f"  {outs} = {node.op}({args}{'; ' + attrs if attrs else ''})  # {node.name}")
     lines.append(f"  return {', '.join('%' + v.name for v in graph.outputs)}")

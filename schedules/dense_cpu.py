@@ -1,7 +1,8 @@
 """The TE compute and CPU schedule template of matrix products (MatMul, Gemm).
 
-Compute: one reduction stage "dense" over K, optionally followed by an "epilogue" stage
-(Gemm's alpha, beta and C). Schedule: a tile of rows x columns held in registers (columns
+Compute: one reduction stage "dense" over K, optionally followed by a "scale" stage (Gemm's
+alpha, beta and C) and a fused epilogue's stages (epilogue.py), all inlined into the
+register tile's write-back. Schedule: a tile of rows x columns held in registers (columns
 vectorized, rows unrolled, each A value broadcast), the reduction over K outside the tile,
 batch and tile loops fused and run in parallel.
 """
@@ -11,6 +12,7 @@ from typing import Any, Optional
 
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
+from convrnn.schedules.epilogue import inline_epilogue
 from convrnn.schedules.generic import schedule_generic
 from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, tile_reduction, vector_tile,
                                       with_knobs)
@@ -84,4 +86,4 @@ def schedule_dense(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     factors[-1] = knobs["column_tile"]
     if len(loops) > 1:
         factors[-2] = knobs["row_tile"]
-    tile_reduction(sch, dense, stages.get("epilogue"), factors, len(loops) - 1, lanes)
+    tile_reduction(sch, dense, inline_epilogue(sch, stages, "scale"), factors, len(loops) - 1, lanes)

@@ -3,7 +3,8 @@
 An epilogue is a list of steps applied, in order, to the anchor's output before it is stored:
   {"op": "Relu"}, {"op": "Clip", "attrs": {"min": 0.0, "max": 6.0}}, ... : a unary op of
       schedules/ops/unary.py that keeps the dtype;
-  {"op": "Add", "input": k}: add the anchor's k-th extra input, of the output's shape.
+  {"op": "Add", "input": k}: add the anchor's k-th extra input, of the output's shape or (after
+      a MatMul or Gemm) one broadcasting to it by numpy's rules.
 Each step is its own TE stage, reading the previous one (so every step sees a typed tensor
 element); the anchor's schedule inlines all but the last, which is its write-back.
 """
@@ -17,12 +18,27 @@ FUSABLE_BINARY = ("Add",)
 STAGE_PREFIX = "epilogue"
 
 
-def check_epilogue(steps: Sequence[dict[str, Any]], extras: Sequence[Any], output: Any) -> None:
-    """Type-check a node's epilogue (extras: TensorTypes of the extra inputs)."""
+def broadcasts_to(operand: Any, output: Any) -> bool:
+    """Whether TensorType `operand` broadcasts to `output`'s shape, with its dtype."""
+    from convrnn.schedules.shapes import broadcast_shapes
+
+    if operand.dtype != output.dtype or operand.rank > output.rank:
+        return False
+    try:
+        return tuple(broadcast_shapes(operand.shape, output.shape)) == tuple(output.shape)
+    except ValueError:
+        return False
+
+
+def check_epilogue(steps: Sequence[dict[str, Any]], extras: Sequence[Any], output: Any,
+                   broadcast: bool = False) -> None:
+    """Type-check a node's epilogue (extras: TensorTypes of the extra inputs; `broadcast`: they
+    may broadcast to the output instead of matching it)."""
     for step in steps:
         if step["op"] in FUSABLE_BINARY:
             extra = extras[step["input"]]
-            if tuple(extra.shape) != tuple(output.shape) or extra.dtype != output.dtype:
+            matches = tuple(extra.shape) == tuple(output.shape) and extra.dtype == output.dtype
+            if not (matches or broadcast and broadcasts_to(extra, output)):
                 raise ValueError(f"epilogue {step['op']} operand {extra} does not match the output {output}")
         elif step["op"] not in FUSABLE_UNARY:
             raise ValueError(f"{step['op']} cannot be fused into an epilogue")
@@ -37,13 +53,20 @@ def apply_epilogue(tensor: Any, steps: Sequence[dict[str, Any]], extras: Sequenc
         previous = tensor
         if step["op"] in FUSABLE_BINARY:
             extra = extras[step["input"]]
-            body = (lambda prev, ext: lambda *i: prev[i] + ext[i])(previous, extra)
+            body = (lambda prev, ext: lambda *i: prev[i] + ext[_broadcast_index(i, ext.shape)])(previous, extra)
         else:
             unary = get_op(step["op"])
             attrs = step.get("attrs", {})
             body = (lambda prev, fn, a: lambda *i: fn(prev[i], a, tirx))(previous, unary.expr, attrs)
         tensor = te.compute(previous.shape, body, name=f"{STAGE_PREFIX}{index}")
     return tensor
+
+
+def _broadcast_index(index: tuple, shape: Sequence[Any]) -> tuple:
+    """The element of an operand of `shape` that numpy broadcasting pairs with `index`."""
+    tail = index[len(index) - len(shape):]
+    return tuple(0 if isinstance(getattr(dim, "value", dim), int) and getattr(dim, "value", dim) == 1 else i
+                 for i, dim in zip(tail, shape))
 
 
 def inline_epilogue(sch: Any, stages: dict[str, Any], first: str) -> Any:

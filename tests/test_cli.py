@@ -41,7 +41,7 @@ def test_inspect_prints_graph_and_memory(model_file, capsys):
     text = capsys.readouterr().out
     # Mul and Sigmoid are fused into one kernel (fuse_elementwise); $0 is its first input, %x
     assert "ElementwiseChain(%x; steps=Sigmoid(Mul($0, $0)))" in text and "peak activation memory" in text
-    assert main(["inspect", str(model_file), "--after", "fuse_conv_epilogue"]) == 0
+    assert main(["inspect", str(model_file), "--after", "fuse_epilogue"]) == 0
     assert "Mul(%x, %x)" in capsys.readouterr().out
     assert main(["inspect", str(model_file), "--after", "import", "--input-shape", "x=2x4"]) == 0
     assert "float32[2,4]" in capsys.readouterr().out

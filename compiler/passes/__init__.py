@@ -11,7 +11,7 @@ from convrnn.compiler.passes.blocked_layout import blocked_layout
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
-from convrnn.compiler.passes.fuse_conv_epilogue import fuse_conv_epilogue
+from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
@@ -22,7 +22,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
-    ("fuse_conv_epilogue", fuse_conv_epilogue),
+    ("fuse_epilogue", fuse_epilogue),
     ("select_winograd", select_winograd),
     ("fuse_elementwise", fuse_elementwise),
     ("blocked_layout", blocked_layout),

@@ -3,7 +3,7 @@
 attrs: kernel_shape, strides, dilations (one per spatial axis), pads (begins then ends),
 group, weight_block (0: W is [O, C/g, *K]; b: W is packed [O/b, C/g, *K, b], see conv_layout).
 Inputs: X, W, optional B [O], then the extra inputs of a fused epilogue (attrs["epilogue"],
-see schedules/epilogue.py; set by the fuse_conv_epilogue pass).
+see schedules/epilogue.py; set by the fuse_epilogue pass).
 """
 from __future__ import annotations
 

@@ -2,10 +2,13 @@
 
 Gemm attrs: alpha, beta, trans_a, trans_b. Inputs A, B (2-d), optional C broadcasting to
 [M, N]: Y = alpha * op(A) @ op(B) + beta * C.
+Both may carry a fused epilogue (attr epilogue, schedules/epilogue.py; set by the
+fuse_epilogue pass) whose extra inputs follow their own (MatMul's 2, Gemm's 3, C None if absent).
 """
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.epilogue import apply_epilogue, check_epilogue
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.shapes import broadcast_shapes
 
@@ -42,7 +45,7 @@ class MatMul(_Dense):
     name = "MatMul"
 
     def infer(self, inputs, attrs):
-        a, b = inputs
+        a, b = inputs[:2]
         _check_dtypes(a, b)
         if a.rank == 0 or b.rank == 0:
             raise ValueError("MatMul operands must have rank >= 1")
@@ -50,13 +53,16 @@ class MatMul(_Dense):
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
         rows = a.shape[-2:-1]
         columns = b.shape[-1:] if b.rank > 1 else ()
-        return [TensorType((*batch, *rows, *columns), a.dtype)]
+        output = TensorType((*batch, *rows, *columns), a.dtype)
+        check_epilogue(attrs.get("epilogue", ()), list(inputs[2:]), output, broadcast=True)
+        return [output]
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.schedules.dense_cpu import dense_compute
 
-        a, b = inputs
-        return [dense_compute(a, b, _te_shape(outputs[0], inputs))]
+        a, b = inputs[:2]
+        product = dense_compute(a, b, _te_shape(outputs[0], inputs))
+        return [apply_epilogue(product, attrs.get("epilogue", ()), inputs[2:])]
 
 
 @register
@@ -73,19 +79,28 @@ class Gemm(_Dense):
         _check_inner(k_a, k_b)
         if c is not None and broadcast_shapes(c.shape, (m, n)) != (m, n):
             raise ValueError(f"C of shape {c.shape} does not broadcast to {(m, n)}")
-        return [TensorType((m, n), a.dtype)]
+        output = TensorType((m, n), a.dtype)
+        check_epilogue(attrs.get("epilogue", ()), list(inputs[3:]), output, broadcast=True)
+        return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.compiler.tvm_adapter import te, tirx
-        from convrnn.schedules.dense_cpu import dense_compute, is_one
+        from convrnn.schedules.dense_cpu import dense_compute
 
         a, b, c = (list(inputs) + [None])[:3]
         product = dense_compute(a, b, _te_shape(outputs[0], inputs), bool(attrs["trans_a"]), bool(attrs["trans_b"]))
+        return [apply_epilogue(self._scale(product, c, attrs), attrs.get("epilogue", ()), inputs[3:])]
+
+    @staticmethod
+    def _scale(product, c, attrs):
+        """alpha * product + beta * C (the "scale" stage), or the product itself."""
+        from convrnn.compiler.tvm_adapter import te, tirx
+        from convrnn.schedules.dense_cpu import is_one
+
         alpha, beta = attrs["alpha"], attrs["beta"]
         if alpha == 1.0 and (c is None or beta == 0.0):
-            return [product]
+            return product
 
-        def epilogue(m, n):
+        def scale(m, n):
             value = product[m, n] if alpha == 1.0 else product[m, n] * tirx.const(alpha, product.dtype)
             if c is None or beta == 0.0:
                 return value
@@ -93,7 +108,7 @@ class Gemm(_Dense):
             term = c[tuple(index)]
             return value + (term if beta == 1.0 else term * tirx.const(beta, c.dtype))
 
-        return [te.compute(product.shape, epilogue, name="epilogue")]
+        return te.compute(product.shape, scale, name="scale")
 
 
 def _te_shape(output: TensorType, inputs) -> list:

@@ -34,6 +34,12 @@ def test_verifier_accepts_a_well_formed_graph_and_printer_shows_it():
     assert "%a: float32[batch,8] = Add(%x, %w)" in text and "return %b" in text
 
 
+def test_printer_shows_a_slice_whose_steps_are_strides():
+    x, y = Value("x", TensorType((8,), "float32")), Value("y", TensorType((4,), "float32"))
+    node = Node("Slice", (x,), (y,), {"starts": [0], "ends": [8], "axes": [0], "steps": [2]}, name="s")
+    assert "steps=[2]" in format_graph(Graph([x], [y], [node]))
+
+
 def test_verifier_rejects_use_before_definition():
     graph = _chain()
     graph.nodes.reverse()
@@ -71,7 +77,7 @@ def test_dead_code_elimination_removes_unused_nodes_and_constants():
 
 def test_pipeline_is_a_named_list_verified_after_each_pass():
     assert all(isinstance(name, str) and callable(fn) for name, fn in PIPELINE)
-    assert [n.name for n in run_pipeline(_chain(), stop_after="fuse_conv_epilogue", verify=True).nodes] == \
+    assert [n.name for n in run_pipeline(_chain(), stop_after="fuse_epilogue", verify=True).nodes] == \
         ["add", "relu"]
     result = run_pipeline(_chain(), verify=True)  # fuse_elementwise makes the chain one node
     assert [(n.op, n.name) for n in result.nodes] == [("ElementwiseChain", "relu")]

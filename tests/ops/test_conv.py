@@ -86,7 +86,7 @@ def test_conv_rejects_symbolic_spatial_dims():
 
 
 def symbolic_time_conv(x_names, w_shape, relu=True, **attrs):
-    """Conv (+ bias, + Relu that fuse_conv_epilogue fuses) over an input whose last dim is a name."""
+    """Conv (+ bias, + Relu that fuse_epilogue fuses) over an input whose last dim is a name."""
     rng = np.random.default_rng(5)
     inits = [("W", (rng.standard_normal(w_shape) * 0.3).astype("float32")),
              ("B", rng.standard_normal(w_shape[0]).astype("float32"))]

@@ -14,7 +14,7 @@ def _weight(name, out_channels, in_channels, k=3):
 
 
 def _fused(model):
-    return run_pipeline(import_onnx(model), stop_after="fuse_conv_epilogue", verify=True).nodes
+    return run_pipeline(import_onnx(model), stop_after="fuse_epilogue", verify=True).nodes
 
 
 def test_residual_block_becomes_two_convs_with_epilogues():
@@ -64,3 +64,42 @@ def test_values_read_twice_or_returned_stop_the_chain():
     assert [n.op for n in fused] == ["Conv", "Sigmoid", "Tanh"]  # r is an output: Relu fuses, no further
     assert fused[0].attrs["epilogue"] == [{"op": "Relu"}]
     support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 4, 5, 5))})
+
+
+def test_matmul_takes_its_bias_add_and_activation():
+    """A Linear over a sequence as exported: MatMul, Add of a bias that broadcasts, then Relu."""
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]),
+             helper.make_node("Add", ["bias", "m"], ["a"]),
+             helper.make_node("Relu", ["a"], ["y"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", ["seq", "n", 24])],
+                               [support.tensor_info("y", "float32", ["seq", "n", 40])],
+                               [("w", RNG.standard_normal((24, 40)).astype(np.float32)),
+                                ("bias", RNG.standard_normal(40).astype(np.float32))])
+    fused = _fused(model)
+    assert [n.op for n in fused] == ["MatMul"]
+    assert fused[0].attrs["epilogue"] == [{"op": "Add", "input": 0}, {"op": "Relu"}]
+    assert fused[0].inputs[2].name == "bias"
+    for shape in ((5, 1, 24), (3, 4, 24)):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=shape[0])})
+
+
+def test_gemm_takes_its_activation_after_its_own_scale():
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["g"], alpha=0.5, beta=2.0, transB=1),
+             helper.make_node("Sigmoid", ["g"], ["y"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", ["n", 16])],
+                               [support.tensor_info("y", "float32", ["n", 8])],
+                               [("w", RNG.standard_normal((8, 16)).astype(np.float32)),
+                                ("c", RNG.standard_normal((1, 8)).astype(np.float32))])
+    fused = _fused(model)
+    assert [n.op for n in fused] == ["Gemm"] and fused[0].attrs["epilogue"] == [{"op": "Sigmoid"}]
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((3, 16))})
+
+
+def test_a_conv_does_not_take_an_add_that_broadcasts():
+    """Its blocked layout needs every epilogue operand at the output's full shape."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c", "shift"], ["y"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", [1, 8, 5, 5])],
+                               [support.tensor_info("y", "float32", [1, 8, 5, 5])],
+                               [_weight("w", 8, 8), ("shift", RNG.standard_normal((8, 1, 1)).astype(np.float32))])
+    assert [n.op for n in _fused(model)] == ["Conv", "Add"]
