@@ -71,11 +71,15 @@ def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, rep
         if not batch:
             break  # the space is exhausted
         builds = [pool.submit(build_candidate, task, knobs, target) for knobs in batch]
-        for knobs, build in zip(batch, builds):
+        # Every build of the batch ends before any timing starts: a compile beside a timed kernel
+        # takes a core from it (the first of each batch, the defaults included, timed up to 2x slow).
+        built = [_finished(build) for build in builds]
+        for knobs, executable in zip(batch, built):
             record = {"target": target_key, "task": task.key, "op": task.node.op, "describe": task.describe,
                       "knobs": knobs, "ms": None, "error": None}
             try:
-                executable = build.result()
+                if isinstance(executable, Exception):
+                    raise executable
                 if args is None:
                     args = kernel_arguments(task, dims, tvm_runtime.device(target.device_type))
                 record["ms"] = time_candidate(executable, args)
@@ -86,6 +90,14 @@ def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, rep
             done[knobs_key(knobs)] = record["ms"]
             best = min((ms for ms in done.values() if ms is not None), default=None)
             report(f"trial {len(done)}/{wanted}" + (f"  best {best:.4f} ms" if best is not None else ""))
+
+
+def _finished(build) -> Any:
+    """A build's executable, or the exception it raised."""
+    try:
+        return build.result()
+    except Exception as exc:  # recorded with its candidate
+        return exc
 
 
 def _propose(space: dict[str, list], done: dict[str, Optional[float]], rng: random.Random, count: int) -> list[dict]:

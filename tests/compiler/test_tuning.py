@@ -223,3 +223,27 @@ def test_unwritable_database_is_a_clear_error(model_file, tmp_path):
     blocked.write_text("")
     with pytest.raises(TuningError, match="cannot write tuning database"):
         tune(str(model_file), str(blocked / "t.jsonl"), trials=2)  # its folder is a file
+
+
+def test_a_batch_is_built_whole_before_any_candidate_is_timed(model_file, tmp_path, monkeypatch):
+    """A compile running beside a timed kernel would take a core from it."""
+    from convrnn.compiler.tuning import tuner
+
+    events, build, time_candidate = [], tuner.build_candidate, tuner.time_candidate
+
+    def slow_second_build(task, knobs, target):
+        executable = build(task, knobs, target)
+        if knobs:  # the defaults build fast, the other candidate of the batch slowly
+            time.sleep(0.5)
+        events.append(("built", time.monotonic()))
+        return executable
+
+    def timed(executable, args):
+        events.append(("timed", time.monotonic()))
+        return time_candidate(executable, args)
+
+    monkeypatch.setattr(tuner, "build_candidate", slow_second_build)
+    monkeypatch.setattr(tuner, "time_candidate", timed)
+    tune(str(model_file), str(tmp_path / "tune.jsonl"), trials=2, workers=2)
+    first_batch = events[:4]  # the first task's batch: the defaults and one candidate
+    assert [kind for kind, _ in first_batch] == ["built", "built", "timed", "timed"]
