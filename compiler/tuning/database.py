@@ -5,7 +5,9 @@ tuning run resumable and loses nothing measured before the kill; a line that doe
 (a torn last line, a hand edit) is reported and skipped, never fatal.
 
 A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op": "Conv",
-"describe": "...", "knobs": {...}, "ms": float or null, "error": text or null, "time": ISO}.
+"describe": "...", "dims": {symbolic dim: the size it was measured at}, "knobs": {...},
+"ms": float or null, "error": text or null, "time": ISO}. A task's key does not hold the
+dims: a compile (whose dims are symbolic) takes a task's fastest record, at whatever dims.
 """
 from __future__ import annotations
 

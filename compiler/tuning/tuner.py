@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 from convrnn.compiler.passes import run_pipeline
 from convrnn.compiler.target import parse_target
 from convrnn.compiler.tuning.database import TuningDatabase, knobs_key
-from convrnn.compiler.tuning.measure import build_candidate, kernel_arguments, time_candidate
+from convrnn.compiler.tuning.measure import build_candidate, concrete_dims, kernel_arguments, time_candidate
 from convrnn.compiler.tuning.tasks import Task, extract_tasks
 from convrnn.frontend import import_onnx
 from convrnn.runtime import tvm_runtime
@@ -66,6 +66,7 @@ def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, rep
     done = {knobs_key(r["knobs"]): r.get("ms") for r in db.of_task(target_key, task.key)}
     wanted = min(trials, task.size + 1)  # + the defaults
     args = None
+    measured_at = concrete_dims(task, dims)  # the sizes of its symbolic dims, kept in each record
     while len(done) < wanted and (deadline is None or time.monotonic() < deadline):
         batch = _propose(task.space, done, rng, min(workers, wanted - len(done)))
         if not batch:
@@ -76,7 +77,7 @@ def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, rep
         built = [_finished(build) for build in builds]
         for knobs, executable in zip(batch, built):
             record = {"target": target_key, "task": task.key, "op": task.node.op, "describe": task.describe,
-                      "knobs": knobs, "ms": None, "error": None}
+                      "dims": measured_at, "knobs": knobs, "ms": None, "error": None}
             try:
                 if isinstance(executable, Exception):
                     raise executable

@@ -181,6 +181,8 @@ def test_recurrent_rows_knob_is_tuned_and_applied(tmp_path):
     (outcome,) = [o for o in tune(str(path), str(db_path), trials=3, dims={"batch": 4, "seq": 5})
                   if o.task.node.op == "LSTM"]
     assert set(outcome.task.space) == {"rows"} and outcome.measured == 3
+    records = [r for r in TuningDatabase.open(db_path).records if r["op"] == "LSTM"]
+    assert all(r["dims"] == {"batch": 4, "seq": 5} for r in records)  # each record says what it measured
 
     target = parse_target("cpu")
     db = TuningDatabase.open(tmp_path / "rows.jsonl")
