@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Optional, Union
 
-import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper

@@ -1,4 +1,3 @@
-import numpy as np
 
 from convrnn.compiler.ir import Graph, Node, TensorType, Value
 from convrnn.compiler.lower import KernelCall
