@@ -47,26 +47,20 @@ def check_epilogue(steps: Sequence[dict[str, Any]], extras: Sequence[Any], outpu
 def apply_epilogue(tensor: Any, steps: Sequence[dict[str, Any]], extras: Sequence[Any]) -> Any:
     """The TE stages of the epilogue over `tensor`; returns the last (or `tensor` itself)."""
     from convrnn.compiler.tvm_adapter import te, tirx
+    from convrnn.schedules.ops._broadcast import broadcast_index
     from convrnn.schedules.registry import get_op
 
     for index, step in enumerate(steps):
         previous = tensor
         if step["op"] in FUSABLE_BINARY:
             extra = extras[step["input"]]
-            body = (lambda prev, ext: lambda *i: prev[i] + ext[_broadcast_index(i, ext.shape)])(previous, extra)
+            body = (lambda prev, ext: lambda *i: prev[i] + broadcast_index(ext, i))(previous, extra)
         else:
             unary = get_op(step["op"])
             attrs = step.get("attrs", {})
             body = (lambda prev, fn, a: lambda *i: fn(prev[i], a, tirx))(previous, unary.expr, attrs)
         tensor = te.compute(previous.shape, body, name=f"{STAGE_PREFIX}{index}")
     return tensor
-
-
-def _broadcast_index(index: tuple, shape: Sequence[Any]) -> tuple:
-    """The element of an operand of `shape` that numpy broadcasting pairs with `index`."""
-    tail = index[len(index) - len(shape):]
-    return tuple(0 if isinstance(getattr(dim, "value", dim), int) and getattr(dim, "value", dim) == 1 else i
-                 for i, dim in zip(tail, shape))
 
 
 def inline_epilogue(sch: Any, stages: dict[str, Any], first: str) -> Any:

@@ -49,6 +49,13 @@ def projection_primfunc(inputs: int, columns: int, column_tile: int, row_tile: i
             for jj in T.vectorized(column_tile):
                 O[first_row + r, tile * column_tile + jj] = acc[r, jj]
 
+    @T.macro
+    def leftover_tile(X, W, Bias, O, rows, size):
+        # A tile of `size` rows (0: none) runs when that binary digit of the leftover count is
+        # set; it starts after the rows of the larger digits (the count is < 16).
+        for task in T.parallel(rows % row_tile // T.max(size, 1) % 2 * T.min(size, 1) * tiles):
+            row_block(X, W, Bias, O, rows - rows % row_tile % (2 * T.max(size, 1)), task, T.max(size, 1))
+
     @T.prim_func
     def projection(x_h: T.handle, w_h: T.handle, b_h: T.handle, o_h: T.handle):
         T.func_attr({"tirx.noalias": True})
@@ -62,16 +69,10 @@ def projection_primfunc(inputs: int, columns: int, column_tile: int, row_tile: i
         O = T.decl_buffer((a * b, columns), "float32", data=O3.data)
         for task in T.parallel(a * b // row_tile * tiles):
             row_block(X, W, Bias, O, task // tiles * row_tile, task % tiles, row_tile)
-        # a leftover tile of `size` rows runs when that binary digit of the leftover count is set,
-        # after the rows of the larger digits
-        for task in T.parallel(a * b % row_tile // T.max(s8, 1) % 2 * T.min(s8, 1) * tiles):
-            row_block(X, W, Bias, O, a * b - a * b % row_tile, task, T.max(s8, 1))
-        for task in T.parallel(a * b % row_tile // T.max(s4, 1) % 2 * T.min(s4, 1) * tiles):
-            row_block(X, W, Bias, O, a * b - a * b % row_tile % 8, task, T.max(s4, 1))
-        for task in T.parallel(a * b % row_tile // T.max(s2, 1) % 2 * T.min(s2, 1) * tiles):
-            row_block(X, W, Bias, O, a * b - a * b % row_tile % 4, task, T.max(s2, 1))
-        for task in T.parallel(a * b % row_tile // T.max(s1, 1) % 2 * T.min(s1, 1) * tiles):
-            row_block(X, W, Bias, O, a * b - a * b % row_tile % 2, task, T.max(s1, 1))
+        leftover_tile(X, W, Bias, O, a * b, s8)
+        leftover_tile(X, W, Bias, O, a * b, s4)
+        leftover_tile(X, W, Bias, O, a * b, s2)
+        leftover_tile(X, W, Bias, O, a * b, s1)
 
     return projection
 

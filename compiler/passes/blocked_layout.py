@@ -102,7 +102,6 @@ def _convs_to_convert(graph: Graph) -> set[int]:
 
 class _Rewriter:
     def __init__(self, graph: Graph):
-        self.graph = graph
         self.names = NameGenerator(v.name for v in graph.values())
         self.constants = dict(graph.constants)
         self.constant_values = dict(graph.constant_values)
@@ -115,13 +114,17 @@ class _Rewriter:
         self.constants[value.name], self.constant_values[value.name] = array, value
         return value
 
+    def twin(self, value: Value) -> Value:
+        """A new value holding `value` in NCHW{c}: [N, ceil(C/c), *S, c]."""
+        shape = value.type.shape
+        return Value(self.names(f"{value.name}_blocked"), TensorType(
+            (shape[0], channel_blocks(shape[1], ACTIVATION_BLOCK), *shape[2:], ACTIVATION_BLOCK), value.type.dtype))
+
     def to_blocked(self, value: Value) -> Value:
         if id(value) not in self.blocked:
-            block = ACTIVATION_BLOCK
-            out = Value(self.names(f"{value.name}_blocked"), TensorType(
-                (value.type.shape[0], channel_blocks(value.type.shape[1], block), *value.type.shape[2:], block),
-                value.type.dtype))
-            self.nodes.append(Node("ToBlocked", (value,), (out,), {"block": block}, name=f"{value.name}/to_blocked"))
+            out = self.twin(value)
+            self.nodes.append(Node("ToBlocked", (value,), (out,), {"block": ACTIVATION_BLOCK},
+                                   name=f"{value.name}/to_blocked"))
             self.blocked[id(value)] = out
         return self.blocked[id(value)]
 
@@ -133,9 +136,9 @@ class _Rewriter:
         self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), (value,),
                                {"channels": value.type.shape[1]}, name=f"{value.name}/from_blocked"))
 
-    def blocked_output(self, original: Value, blocks: int, spatial: tuple) -> Value:
-        out = Value(self.names(f"{original.name}_blocked"), TensorType(
-            (original.type.shape[0], blocks, *spatial, ACTIVATION_BLOCK), original.type.dtype))
+    def blocked_output(self, original: Value) -> Value:
+        """The twin a converted node writes in place of `original`."""
+        out = self.twin(original)
         self.blocked[id(original)] = out
         self.converted.add(id(original))
         return out
@@ -171,7 +174,7 @@ class _Rewriter:
         inputs += [self.to_blocked(extra) for extra in node.inputs[3:]]
         attrs = {key: value for key, value in node.attrs.items() if key != "weight_block"}
         attrs.update(block=block, in_block=in_block, channels=channels)
-        out = self.blocked_output(node.outputs[0], out_blocks, out_type.shape[2:])
+        out = self.blocked_output(node.outputs[0])
         self.nodes.append(Node("ConvBlocked", tuple(inputs), (out,), attrs, name=node.name))
 
     def winograd(self, node: Node) -> None:
@@ -180,8 +183,7 @@ class _Rewriter:
         source = self.blocked.get(id(x))
         inputs = [source if source is not None else x, *node.inputs[1:3]]
         inputs += [self.to_blocked(extra) for extra in node.inputs[3:]]
-        out_type = node.outputs[0].type
-        out = self.blocked_output(node.outputs[0], out_type.shape[1] // ACTIVATION_BLOCK, out_type.shape[2:])
+        out = self.blocked_output(node.outputs[0])
         attrs = dict(node.attrs, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK if source is not None else 0)
         self.nodes.append(Node(node.op, tuple(inputs), (out,), attrs, name=node.name))
 
@@ -195,8 +197,7 @@ class _Rewriter:
 
     def pool(self, node: Node) -> None:
         source = self.blocked[id(node.inputs[0])]
-        out_type = node.outputs[0].type
-        out = self.blocked_output(node.outputs[0], source.type.shape[1], out_type.shape[2:])
+        out = self.blocked_output(node.outputs[0])
         self.nodes.append(Node(node.op, (source,), (out,), dict(node.attrs, block=ACTIVATION_BLOCK), name=node.name))
 
 

@@ -94,7 +94,7 @@ class Gemm(_Dense):
     def _scale(product, c, attrs):
         """alpha * product + beta * C (the "scale" stage), or the product itself."""
         from convrnn.compiler.tvm_adapter import te, tirx
-        from convrnn.schedules.dense_cpu import is_one
+        from convrnn.schedules.ops._broadcast import broadcast_index
 
         alpha, beta = attrs["alpha"], attrs["beta"]
         if alpha == 1.0 and (c is None or beta == 0.0):
@@ -104,8 +104,7 @@ class Gemm(_Dense):
             value = product[m, n] if alpha == 1.0 else product[m, n] * tirx.const(alpha, product.dtype)
             if c is None or beta == 0.0:
                 return value
-            index = [0 if is_one(dim) else i for i, dim in zip((m, n)[2 - len(c.shape):], c.shape)]
-            term = c[tuple(index)]
+            term = broadcast_index(c, (m, n))
             return value + (term if beta == 1.0 else term * tirx.const(beta, c.dtype))
 
         return te.compute(product.shape, scale, name="scale")
