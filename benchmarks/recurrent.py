@@ -240,7 +240,7 @@ def print_table(rows: list[dict], args) -> None:
 
 
 def main() -> None:
-    from timing import timing_parser
+    from timing import require_writable, timing_parser
 
     parser = timing_parser(__doc__)
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
@@ -254,6 +254,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tune and not args.db:
         raise SystemExit("--tune needs --db: the database to tune into")
+    require_writable(json=args.json, markdown=args.markdown)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
 
     try:

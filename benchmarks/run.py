@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from timing import time_in_blocks, timing_parser
+from timing import require_writable, time_in_blocks, timing_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the rows to this JSON file")
     parser.add_argument("--markdown", help="write the rows as a markdown table to this file")
     args = parser.parse_args()
+    require_writable(json=args.json, markdown=args.markdown)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
 
     systems = available_systems(args.db)

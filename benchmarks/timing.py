@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from convrnn.compiler.bench import time_in_blocks  # noqa: F401  (re-exported for the scripts)
 
@@ -42,3 +43,11 @@ def require_tvm_threads(threads: int) -> None:
     it once, at its first import, so the per-layer scripts cannot set it themselves."""
     if os.environ.get("TVM_NUM_THREADS") != str(threads):
         raise SystemExit(f"set TVM_NUM_THREADS={threads} before starting (TVM reads it once)")
+
+
+def require_writable(**paths) -> None:
+    """Exit with one line, before any measuring, when an output file (option name -> path or
+    None) cannot be written: its folder is missing or it is a folder itself."""
+    for option, path in paths.items():
+        if path is not None and (not Path(path).resolve().parent.is_dir() or Path(path).is_dir()):
+            raise SystemExit(f"--{option} {path}: cannot write there (no such folder, or a folder)")

@@ -1,0 +1,26 @@
+"""The benchmark scripts answer bad options with one line and a non-zero exit, before measuring."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.parametrize("script, arguments, message", [
+    ("run.py", ["--markdown", "/nonexistent/results.md"], "--markdown /nonexistent/results.md: cannot write there"),
+    ("run.py", ["--json", "{tmp}"], "cannot write there"),
+    ("recurrent.py", ["--json", "/nonexistent/results.json"], "--json /nonexistent/results.json: cannot write"),
+    ("recurrent.py", ["--tune", "4"], "--tune needs --db"),
+    ("roofline.py", ["--peers", "/nonexistent/peers.json"], "not a results file of benchmarks/recurrent.py"),
+], ids=["run_markdown", "run_json_is_a_folder", "recurrent_json", "recurrent_tune_without_db", "roofline_peers"])
+def test_bad_options_are_one_line(tmp_path, script, arguments, message):
+    arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    env = dict(os.environ, TVM_NUM_THREADS="2")  # roofline.py wants it set
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
