@@ -28,5 +28,13 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
+def pool_threads() -> int:
+    """The threads TVM's pool has (or will have) in this process."""
+    try:
+        return max(1, int(os.environ["TVM_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return physical_cores()
+
+
 def set_default_threads() -> None:
     os.environ.setdefault("TVM_NUM_THREADS", str(physical_cores()))

@@ -12,14 +12,18 @@ Step kernel (schedules/recurrent_cpu.py):
                (16 of AVX-512's 32 zmm as accumulators). A batch of 1 never pays for it.
   packed       recurrent weights are always pre-packed per tile ([dir, tile, k, gate, lane]) so
                that each task streams one contiguous block that stays hot in its core's cache.
+  split        how the threads share a step's tasks: "tiles" (all tasks of a step shared, a
+               barrier after each step) or "directions" (a thread runs one direction's whole
+               time loop, no barrier). Default: directions when the threads are no more than
+               the directions (a bidirectional layer on 2 cores), else tiles.
 Projection GEMM (schedules/recurrent_gemm.py):
   column_tile  output columns per register tile (a multiple of the vector width)
   row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
 
 The converter packs weights with these values at import (the target is not known yet, so the
 defaults assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
-`convrnn tune` searches `rows` (`rows_choices`), which needs no repacking: its choice reaches
-the kernel in the node's "knobs" attribute.
+`convrnn tune` searches `rows` (`rows_choices`) and, for more than one direction, `split`;
+neither needs repacking: the choice reaches the kernel in the node's "knobs" attribute.
 """
 from __future__ import annotations
 
@@ -43,6 +47,15 @@ def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = 24) -> l
     """What a tuner may try for `rows`: every count whose accumulators fit the registers."""
     vectors = gates * -(-tile // lanes)
     return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
+
+
+SPLITS = ["tiles", "directions"]
+
+
+def default_split(directions: int, threads: int) -> str:
+    """Directions, when each thread can own one: splitting tiles as well buys those threads
+    nothing but a barrier per step."""
+    return "directions" if 1 < directions and threads <= directions else "tiles"
 
 
 # Vectors of hidden units per task: at batch 1 (no register blocks of rows to fit) 4, at

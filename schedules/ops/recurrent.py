@@ -104,12 +104,16 @@ class _Cell(OpDef):
 
     def knob_space(self, inputs, attrs, outputs, target):
         """The batch rows per register block (the hidden tile is fixed at import, where the
-        weights are packed for it): as many as the accumulator registers allow."""
-        from convrnn.schedules.recurrent_knobs import rows_choices
+        weights are packed for it): as many as the accumulator registers allow; and with two
+        directions, how the threads share the tasks."""
+        from convrnn.schedules.recurrent_knobs import SPLITS, rows_choices
 
         if target.kind != "llvm":
             return None
-        return {"rows": rows_choices(GATES[self.name], attrs.get("rows_tile", attrs["tile"]), target.vector_lanes)}
+        space = {"rows": rows_choices(GATES[self.name], attrs.get("rows_tile", attrs["tile"]), target.vector_lanes)}
+        if attrs["num_directions"] > 1:
+            space["split"] = list(SPLITS)
+        return space
 
     def primfunc(self, input_types, attrs, output_types, target):
         from convrnn.schedules.recurrent_cpu import CELLS

@@ -89,9 +89,10 @@ def test_kernels_do_not_depend_on_the_sequence_length():
 
 
 @pytest.mark.parametrize("overrides", [{"tile": 16, "rows": 1}, {"tile": 32, "rows": 3}, {"tile": 64, "rows": 2},
-                                       {"column_tile": 16, "row_tile": 3}, {"row_tile": 15}],
+                                       {"column_tile": 16, "row_tile": 3}, {"row_tile": 15},
+                                       {"tile": 16, "split": "tiles"}, {"tile": 16, "split": "directions"}],
                          ids=["tile16_rows1", "tile32_rows3", "tile64_rows2", "columns16_rows3",
-                              "rows15_leftover_8_4_1"])
+                              "rows15_leftover_8_4_1", "split_tiles", "split_directions"])
 def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
     import convrnn.frontend.ops.recurrent as converter
     from convrnn.compiler import compile_model
@@ -104,3 +105,26 @@ def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
     got = load(compile_model(model, tmp_path / "artifact")).run(X=x)  # not cached: the knobs differ
     for ours, want in zip(got, support.run_onnxruntime(model, {"X": x})):
         np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("split, barriers, direction_loops", [("tiles", 2, 0), ("directions", 0, 1)])
+def test_split_decides_how_threads_share_a_step(monkeypatch, split, barriers, direction_loops):
+    """`tiles`: all tasks of a phase shared, a barrier after each (this GRU has two phases);
+    `directions`: a parallel loop over the directions, each with its own time loop, no barrier."""
+    import convrnn.frontend.ops.recurrent as converter
+    from convrnn.schedules import recurrent_knobs
+
+    monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, {"split": split}))
+    functions, _ = lower_graph(import_onnx(gru_model(hidden=40)), parse_target("cpu"))
+    (script,) = [f.script() for name, f in functions.items() if "gru" in name]
+    assert script.count("pragma_parallel_barrier_when_finish") == barriers
+    assert script.count("for d in T.parallel(2)") == direction_loops
+
+
+def test_default_split_gives_each_thread_a_direction_only_when_threads_are_few():
+    from convrnn.schedules.recurrent_knobs import default_split
+
+    assert default_split(directions=2, threads=2) == "directions"
+    assert default_split(directions=2, threads=1) == "directions"
+    assert default_split(directions=2, threads=4) == "tiles"
+    assert default_split(directions=1, threads=1) == "tiles"

@@ -1,12 +1,15 @@
-"""The recurrent kernels with two TVM threads: every thread walks the time loop, takes its
-share of each step's tasks and waits at a barrier (schedules/recurrent_cpu.py). The rest of
-the suite runs one thread per process, so these cases run in a subprocess with two."""
+"""The recurrent kernels with two TVM threads, both ways of sharing a step's tasks
+(schedules/recurrent_cpu.py): every thread walks the time loop, takes its share of each
+step's tasks and waits at a barrier ("tiles"), or each thread runs a direction alone
+("directions"). The rest of the suite runs one thread per process, so these cases run in a
+subprocess with two."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from onnx import helper
 
 import support
@@ -36,8 +39,12 @@ def recurrent_model(op, hidden, direction, attrs, with_state, inputs=6):
                               inits, opset=14)
 
 
-def check_all_cases():
+def check_all_cases(split: str):
     """Run in the subprocess: every case at a few sequence lengths and batch sizes."""
+    import convrnn.frontend.ops.recurrent as converter
+    from convrnn.schedules import recurrent_knobs
+
+    converter.knobs = lambda *args: recurrent_knobs.knobs(*args, {"split": split})
     for op, hidden, direction, attrs, with_state in CASES:
         model = recurrent_model(op, hidden, direction, attrs, with_state)
         d = 2 if direction == "bidirectional" else 1
@@ -49,10 +56,11 @@ def check_all_cases():
             support.assert_matches_onnxruntime(model, feeds)
 
 
-def test_recurrent_kernels_with_two_threads():
+@pytest.mark.parametrize("split", ["tiles", "directions"])
+def test_recurrent_kernels_with_two_threads(split):
     tests = Path(__file__).resolve().parent.parent
     env = {**os.environ, "TVM_NUM_THREADS": "2",
            "PYTHONPATH": os.pathsep.join([str(tests), str(tests / "ops"), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", "import test_recurrent_threads as t; t.check_all_cases()"],
+    result = subprocess.run([sys.executable, "-c", f"import test_recurrent_threads as t; t.check_all_cases({split!r})"],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
