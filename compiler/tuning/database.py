@@ -7,7 +7,10 @@ tuning run resumable and loses nothing measured before the kill; a line that doe
 A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op": "Conv",
 "describe": "...", "dims": {symbolic dim: the size it was measured at}, "knobs": {...},
 "ms": float or null, "error": text or null, "time": ISO}. A task's key does not hold the
-dims: a compile (whose dims are symbolic) takes a task's fastest record, at whatever dims.
+dims, so one task may have been measured at several sizes (batch 1, then batch 16): times
+compare only at the same dims. Tuning resumes, and reports the best, at the dims it measures;
+a compile (whose dims are symbolic) takes the fastest record at the dims of the task's latest
+measurement, the tuning the user ran last. A record without dims is one at {}.
 """
 from __future__ import annotations
 
@@ -22,6 +25,12 @@ from convrnn.compiler.errors import TuningError
 
 FORMAT_VERSION = 1
 _REQUIRED = {"version": int, "target": str, "task": str, "knobs": dict}
+
+
+def dims_of(record: dict[str, Any]) -> dict[str, int]:
+    """The sizes of the symbolic dims a record was measured at."""
+    dims = record.get("dims")
+    return dims if isinstance(dims, dict) else {}
 
 
 def knobs_key(knobs: dict) -> str:
@@ -91,10 +100,16 @@ class TuningDatabase:
             raw.seek(-1, os.SEEK_END)
             return raw.read(1) == b"\n"
 
-    def of_task(self, target: str, task: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["target"] == target and r["task"] == task]
+    def of_task(self, target: str, task: str, dims: Optional[dict[str, int]] = None) -> list[dict[str, Any]]:
+        """A task's records on a target, in file order; only those measured at `dims` if given."""
+        return [r for r in self.records if r["target"] == target and r["task"] == task
+                and (dims is None or dims_of(r) == dims)]
 
-    def best(self, target: str, task: str) -> Optional[dict[str, Any]]:
-        """The fastest successful record of a task on a target (None when there is none)."""
-        measured = [r for r in self.of_task(target, task) if r.get("ms") is not None]
-        return min(measured, key=lambda r: r["ms"]) if measured else None
+    def best(self, target: str, task: str, dims: Optional[dict[str, int]] = None) -> Optional[dict[str, Any]]:
+        """The fastest successful record of a task on a target at `dims` (by default the dims of
+        its latest successful record); None when there is none."""
+        measured = [r for r in self.of_task(target, task, dims) if r.get("ms") is not None]
+        if not measured:
+            return None
+        latest = dims_of(measured[-1])
+        return min((r for r in measured if dims_of(r) == latest), key=lambda r: r["ms"])

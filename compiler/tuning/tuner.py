@@ -56,17 +56,17 @@ def tune(model: Any, db_path: str, target: Any = "cpu", trials: int = 16, time_b
             label = f"[{index + 1}/{len(tasks)}] {task.describe}"
             _tune_task(task, db, target, trials, deadline, dims or {}, pool, workers, rng,
                        lambda line: report(f"{label}  {line}", False))
-            outcomes.append(_outcome(task, db, str(target)))
+            outcomes.append(_outcome(task, db, str(target), concrete_dims(task, dims or {})))
             report(f"{label}  {_summary(outcomes[-1])}", True)
     return outcomes
 
 
 def _tune_task(task, db, target, trials, deadline, dims, pool, workers, rng, report) -> None:
     target_key = str(target)
-    done = {knobs_key(r["knobs"]): r.get("ms") for r in db.of_task(target_key, task.key)}
+    measured_at = concrete_dims(task, dims)  # the sizes of its symbolic dims, kept in each record
+    done = {knobs_key(r["knobs"]): r.get("ms") for r in db.of_task(target_key, task.key, measured_at)}
     wanted = min(trials, task.size + 1)  # + the defaults
     args = None
-    measured_at = concrete_dims(task, dims)  # the sizes of its symbolic dims, kept in each record
     while len(done) < wanted and (deadline is None or time.monotonic() < deadline):
         batch = _propose(task.space, done, rng, min(workers, wanted - len(done)))
         if not batch:
@@ -129,10 +129,10 @@ def _propose(space: dict[str, list], done: dict[str, Optional[float]], rng: rand
     return chosen[:count]
 
 
-def _outcome(task: Task, db: TuningDatabase, target_key: str) -> TaskOutcome:
-    records = db.of_task(target_key, task.key)
+def _outcome(task: Task, db: TuningDatabase, target_key: str, measured_at: dict[str, int]) -> TaskOutcome:
+    records = db.of_task(target_key, task.key, measured_at)
     default = [r["ms"] for r in records if r["knobs"] == {} and r.get("ms") is not None]
-    best = db.best(target_key, task.key)
+    best = db.best(target_key, task.key, measured_at)
     return TaskOutcome(task, len(records), default[0] if default else None,
                        best["ms"] if best else None, best["knobs"] if best else None)
 

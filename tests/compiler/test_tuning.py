@@ -249,3 +249,27 @@ def test_a_batch_is_built_whole_before_any_candidate_is_timed(model_file, tmp_pa
     tune(str(model_file), str(tmp_path / "tune.jsonl"), trials=2, workers=2)
     first_batch = events[:4]  # the first task's batch: the defaults and one candidate
     assert [kind for kind, _ in first_batch] == ["built", "built", "timed", "timed"]
+
+
+def test_times_compare_only_at_the_dims_they_were_measured_at(model_file, tmp_path):
+    """A task tuned at n=1 and then at n=4 is tuned afresh at n=4 (n=1's records do not count
+    as done there), and a compile takes the best record at the latest tuning's dims, not the
+    fastest at any dims (n=1's times are smaller for every candidate)."""
+    db_path = tmp_path / "dims.jsonl"
+    tune(str(model_file), str(db_path), trials=2, dims={"n": 1})
+    outcomes = tune(str(model_file), str(db_path), trials=2, dims={"n": 4})
+    assert all(o.measured == 2 for o in outcomes)
+    dims = [r["dims"] for r in TuningDatabase.open(db_path).records]
+    assert dims.count({"n": 1}) == dims.count({"n": 4}) == 4
+
+    target = parse_target("cpu")
+    conv = next(t for t in extract_tasks(run_pipeline(import_onnx(str(model_file))), target) if t.node.op == "Conv")
+    first, last = ({name: values[i] for name, values in conv.space.items()} for i in (0, -1))
+    db = TuningDatabase.open(tmp_path / "hand.jsonl")
+    for knobs, n, ms in ((first, 1, 0.1), (last, 1, 0.2), (first, 4, 0.9), (last, 4, 0.8)):
+        db.append({"target": str(target), "task": conv.key, "op": "Conv", "dims": {"n": n}, "knobs": knobs,
+                   "ms": ms, "error": None})
+    assert db.best(str(target), conv.key)["knobs"] == last
+    assert db.best(str(target), conv.key, {"n": 1})["knobs"] == first
+    graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
+    assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [last]
