@@ -181,10 +181,15 @@ def _macros(shape: _Shape):
     @T.macro
     def store_y(Y, t, HS, s, task, b):
         if shape.store_y:
-            for jj in T.serial(TILE):
-                if task % NB * TILE + jj < H:
+            if H == Hp:
+                for jj in T.vectorized(TILE):
                     T.buffer_store(Y, HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj],
                                    shape.y_index(t, task // NB, b, task % NB * TILE + jj))
+            else:
+                for jj in T.serial(TILE):
+                    if task % NB * TILE + jj < H:
+                        T.buffer_store(Y, HS[(s + 1) % 2, task // NB, b, task % NB * TILE + jj],
+                                       shape.y_index(t, task // NB, b, task % NB * TILE + jj))
 
     @T.macro
     def store_final(YH, HS, parity, batch):

@@ -134,7 +134,8 @@ class _Rewriter:
             return
         self.converted.discard(id(value))
         self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), (value,),
-                               {"channels": value.type.shape[1]}, name=f"{value.name}/from_blocked"))
+                               {"block": ACTIVATION_BLOCK, "channels": value.type.shape[1]},
+                               name=f"{value.name}/from_blocked"))
 
     def blocked_output(self, original: Value) -> Value:
         """The twin a converted node writes in place of `original`."""
@@ -191,7 +192,7 @@ class _Rewriter:
         """A Transpose that alone reads a blocked value: one FromBlocked writes its output."""
         value = transpose.inputs[0]
         self.converted.discard(id(value))
-        attrs = {"channels": value.type.shape[1], "perm": list(transpose.attrs["perm"])}
+        attrs = {"block": ACTIVATION_BLOCK, "channels": value.type.shape[1], "perm": list(transpose.attrs["perm"])}
         self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), transpose.outputs, attrs,
                                name=transpose.name))
 

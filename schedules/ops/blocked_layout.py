@@ -1,7 +1,7 @@
 """The boundaries of the NCHW{c} activation layout (schedules/conv_layout.py):
 
 ToBlocked   [N, C, *S] -> [N, ceil(C/c), *S, c], padded channels zero; attrs: block (c).
-FromBlocked [N, ceil(C/c), *S, c] -> [N, C, *S]; attrs: channels (C), and optionally perm:
+FromBlocked [N, ceil(C/c), *S, c] -> [N, C, *S]; attrs: block (c), channels (C), and optionally perm:
             the result transposed by it (as Transpose's perm), in the same pass.
 
 The blocked_layout pass puts them where a chain of blocked ops meets the rest of the graph.
@@ -46,8 +46,8 @@ class FromBlocked(OpDef):
 
     def infer(self, inputs, attrs):
         (x,) = inputs
-        channels = attrs["channels"]
-        if x.rank < 4 or not isinstance(x.shape[-1], int) or x.shape[1] != channel_blocks(channels, x.shape[-1]):
+        channels, block = attrs["channels"], attrs["block"]
+        if x.rank < 4 or x.shape[-1] != block or x.shape[1] != channel_blocks(channels, block):
             raise ValueError(f"{x} is not a blocked layout of {channels} channels")
         shape = (x.shape[0], channels, *x.shape[2:-1])
         perm = attrs.get("perm", list(range(len(shape))))
@@ -59,7 +59,7 @@ class FromBlocked(OpDef):
         from convrnn.compiler.tvm_adapter import te
 
         (x,) = inputs
-        block = int(x.shape[-1])
+        block = attrs["block"]
         shape = (x.shape[0], attrs["channels"], *x.shape[2:-1])
         perm = attrs.get("perm", list(range(len(shape))))
 
@@ -68,3 +68,22 @@ class FromBlocked(OpDef):
             return x[(n, c // block, *pos, c % block)]
 
         return [te.compute([shape[p] for p in perm], value, name="from_blocked")]
+
+    def schedule(self, sch, target, attrs):
+        # In the input's order where the channel is not the output's innermost axis: each read
+        # is a whole vector (a channel block of one position) and the lanes go out as scattered
+        # stores. The generic schedule walked the output's order, gathering every element with
+        # a div/mod of its own: the CRNN's features (perm [3, 0, 1, 2]) took 0.063 ms.
+        from convrnn.schedules.tiling import blocks_by_name, parallel_fused, vectorize_innermost
+
+        stage = blocks_by_name(sch)["from_blocked"]
+        loops = sch.get_loops(stage)
+        channel = attrs["perm"].index(1) if "perm" in attrs else 1
+        block = attrs["block"]
+        if target.kind != "llvm" or channel == len(loops) - 1 or attrs["channels"] % block:
+            return super().schedule(sch, target, attrs)  # (padded channels: a partial last block)
+        outer, lane = sch.split(loops[channel], factors=[None, block])
+        rest = loops[channel + 1:]
+        sch.reorder(*loops[:channel], outer, *rest, lane)
+        parallel_fused(sch, [*loops[:channel], outer, *rest[:-1]])
+        vectorize_innermost(sch, stage, target.vector_lanes)

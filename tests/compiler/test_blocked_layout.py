@@ -199,15 +199,19 @@ def test_winograd_convs_read_and_write_the_layout(monkeypatch):
                                        rtol=1e-4, atol=1e-4)
 
 
-def test_a_transpose_alone_reading_the_layout_becomes_the_conversion():
-    """A CRNN's features turning into a sequence: one FromBlocked writes the transposed value."""
+@pytest.mark.parametrize("channels, perm", [(20, [3, 0, 1, 2]), (32, [3, 0, 1, 2]), (32, [0, 3, 1, 2]),
+                                            (32, [0, 2, 3, 1])],
+                         ids=["padded_block", "crnn_features", "channels_then_rows", "channels_innermost"])
+def test_a_transpose_alone_reading_the_layout_becomes_the_conversion(channels, perm):
+    """A CRNN's features turning into a sequence: one FromBlocked writes the transposed value
+    (whole blocks of channels read as vectors unless the channels stay innermost)."""
     b = Builder(1, (8, 12), seed=3)
     a = b.conv("x", 16, act="Relu")
-    c = b.op("MaxPool", b.conv(a, 20, act="Relu"), kernel_shape=[2, 1], strides=[2, 1])
-    model = b.model(b.op("Transpose", c, perm=[3, 0, 1, 2]))
+    c = b.op("MaxPool", b.conv(a, channels, act="Relu"), kernel_shape=[2, 1], strides=[2, 1])
+    model = b.model(b.op("Transpose", c, perm=perm))
     graph = run_pipeline(import_onnx(model), verify=True)
     assert [n.op for n in graph.nodes] == ["ConvBlocked", "ConvBlocked", "MaxPool", "FromBlocked"]
-    assert graph.nodes[-1].attrs["perm"] == [3, 0, 1, 2]
+    assert graph.nodes[-1].attrs["perm"] == perm
     for shape in ((1, 1, 8, 12), (2, 1, 8, 5)):
         support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=shape[3])},
                                            rtol=1e-4, atol=1e-5)
@@ -222,8 +226,8 @@ CONV_ATTRS = dict(kernel_shape=[3, 3], strides=[1, 1], dilations=[1, 1], pads=[1
     ("ConvBlocked", [(1, 2, 8, 8, 16), (2, 2, 3, 3, 16, 16), (20,)], CONV_ATTRS, "padded"),
     ("ConvBlocked", [(1, 32, 8, 8), (2, 16, 3, 3, 16), (32,)], dict(CONV_ATTRS, group=2, in_block=0), "depthwise"),
     ("ConvBlocked", [(1, 32, 8, 8), (2, 32, 3, 3, 16)], dict(CONV_ATTRS, in_block=16), "in_block"),
-    ("FromBlocked", [(1, 2, 8, 8, 16)], dict(channels=40), "not a blocked layout of 40 channels"),
-    ("FromBlocked", [(1, 2, 8, 8, 16)], dict(channels=20, perm=[0, 1, 1, 2]), "not a permutation"),
+    ("FromBlocked", [(1, 2, 8, 8, 16)], dict(block=16, channels=40), "not a blocked layout of 40 channels"),
+    ("FromBlocked", [(1, 2, 8, 8, 16)], dict(block=16, channels=20, perm=[0, 1, 1, 2]), "not a permutation"),
     ("ToBlocked", [(1, "c", 8)], dict(block=16), "C static"),
     ("MaxPool", [(1, 20, 8, 8)], dict(kernel_shape=[2, 2], strides=[2, 2], dilations=[1, 1], pads=[0] * 4,
                                       ceil_mode=0, block=16), "not blocked by 16"),
