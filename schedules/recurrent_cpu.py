@@ -287,8 +287,10 @@ def _time_loops(attrs: dict, gates: int, make_loop):
     from convrnn.schedules.recurrent_knobs import default_split
 
     pack = attrs["tile"]
-    tile = attrs.get("rows_tile", pack)
     knobs = attrs.get("knobs") or {}
+    tile = int(knobs.get("rows_tile", attrs.get("rows_tile", pack)))
+    if pack % tile:
+        raise ValueError(f"rows_tile {tile} does not divide the packed tile {pack}")
     rows = int(knobs.get("rows", attrs["rows"]))
     split = knobs.get("split", attrs.get("split")) or default_split(attrs["num_directions"], pool_threads())
     narrow = _Shape(attrs, gates, tile, rows, split)

@@ -22,12 +22,25 @@ Projection GEMM (schedules/recurrent_gemm.py):
 
 The converter packs weights with these values at import (the target is not known yet, so the
 defaults assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
-`convrnn tune` searches `rows` (`rows_choices`) and, for more than one direction, `split`;
-neither needs repacking: the choice reaches the kernel in the node's "knobs" attribute.
+`convrnn tune` searches `rows_tile` (`rows_tile_choices`: divisors of the packed tile), `rows`
+(`rows_choices`) and, for more than one direction, `split`; none needs repacking: the choice
+reaches the kernel in the node's "knobs" attribute.
 """
 from __future__ import annotations
 
 from typing import Optional
+
+# Vectors of hidden units per task: at batch 1 (no register blocks of rows to fit) 4, at
+# other batches up to 2, which leaves registers for blocks of rows. A step of a bidirectional
+# LSTM 128 took 3.4-4.0 us with 4 against 5.0 us with 2 (LSTM 256: 6.5 against 6.7 us).
+BATCH_1_VECTORS = 4
+ROWS_VECTORS = 2
+# Rows per register block at batch > 1 (4 divides the usual batch sizes: leftover rows run one
+# at a time), in AVX-512's 24 accumulator registers. At batch 16 (steps of both layers, ms):
+# LSTM 256 T=100 4.6-5.4 with 1 vector x 4 rows against 5.0-5.9 with 2 x 2; GRU 512 T=50
+# 6.5-6.8 with 2 x 4 against 7.4-8.8 with 2 x 2.
+ROWS = 4
+ACCUMULATORS = 24
 
 
 def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors: int = 2) -> int:
@@ -40,10 +53,22 @@ def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors:
 
 
 def step_rows(gates: int, tile: int, lanes: int) -> int:
-    return max(1, min(4, 16 * lanes // (gates * tile)))
+    """Up to ROWS rows, as many as the accumulators allow."""
+    return max(1, min(ROWS, ACCUMULATORS * lanes // (gates * tile)))
 
 
-def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = 24) -> list[int]:
+def rows_vectors(gates: int) -> int:
+    """Vectors of units per task at batch > 1: the widest (up to ROWS_VECTORS) whose blocks of
+    ROWS rows fit the accumulators."""
+    return max(1, min(ROWS_VECTORS, ACCUMULATORS // (ROWS * gates)))
+
+
+def rows_tile_choices(tile: int, lanes: int) -> list[int]:
+    """What a tuner may try for `rows_tile`: whole vectors of units that divide the packed tile."""
+    return [width for width in range(lanes, tile + 1, lanes) if tile % width == 0] or [tile]
+
+
+def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = ACCUMULATORS) -> list[int]:
     """What a tuner may try for `rows`: every count whose accumulators fit the registers."""
     vectors = gates * -(-tile // lanes)
     return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
@@ -58,12 +83,6 @@ def default_split(directions: int, threads: int) -> str:
     return "directions" if 1 < directions and threads <= directions else "tiles"
 
 
-# Vectors of hidden units per task: at batch 1 (no register blocks of rows to fit) 4, at
-# other batches 2, which leaves registers for blocks of rows. A step of a bidirectional LSTM
-# 128 took 3.4-4.0 us with 4 against 5.0 us with 2 (LSTM 256: 6.5 against 6.7 us).
-BATCH_1_VECTORS = 4
-ROWS_VECTORS = 2
-
 
 def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
     """tile: the packing's block and a batch-1 task; rows_tile: a task at other batches (a
@@ -72,7 +91,7 @@ def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optio
               "row_tile": 8}
     chosen.update(overrides or {})
     if "rows_tile" not in chosen:
-        narrow = step_tile(hidden, directions, lanes, vectors=ROWS_VECTORS)
+        narrow = step_tile(hidden, directions, lanes, vectors=rows_vectors(gates))
         chosen["rows_tile"] = narrow if chosen["tile"] % narrow == 0 else chosen["tile"]
     chosen.setdefault("rows", step_rows(gates, chosen["rows_tile"], lanes))
     return chosen

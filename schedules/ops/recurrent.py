@@ -103,14 +103,18 @@ class _Cell(OpDef):
         return [y, state, state] if self.name == "LSTM" else [y, state]
 
     def knob_space(self, inputs, attrs, outputs, target):
-        """The batch rows per register block (the hidden tile is fixed at import, where the
-        weights are packed for it): as many as the accumulator registers allow; and with two
-        directions, how the threads share the tasks."""
-        from convrnn.schedules.recurrent_knobs import SPLITS, rows_choices
+        """The hidden units per task at batch > 1 (divisors of the tile the weights are packed
+        for at import) and the batch rows per register block, as many as the accumulator
+        registers allow; with two directions, how the threads share the tasks."""
+        from convrnn.schedules.recurrent_knobs import SPLITS, rows_choices, rows_tile_choices
 
         if target.kind != "llvm":
             return None
-        space = {"rows": rows_choices(GATES[self.name], attrs.get("rows_tile", attrs["tile"]), target.vector_lanes)}
+        widths = rows_tile_choices(attrs["tile"], target.vector_lanes)
+        # rows that fit the narrowest task's accumulators (wider tasks with many rows spill, and lose)
+        space = {"rows": rows_choices(GATES[self.name], widths[0], target.vector_lanes)}
+        if len(widths) > 1:
+            space["rows_tile"] = widths
         if attrs["num_directions"] > 1:
             space["split"] = list(SPLITS)
         return space

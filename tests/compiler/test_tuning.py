@@ -273,3 +273,28 @@ def test_times_compare_only_at_the_dims_they_were_measured_at(model_file, tmp_pa
     assert db.best(str(target), conv.key, {"n": 1})["knobs"] == first
     graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
     assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [last]
+
+
+def test_recurrent_task_width_and_split_are_tuned_without_repacking(tmp_path):
+    """A bidirectional LSTM 32 packs tiles of 32 units: its tasks at batch > 1 may take 16 or
+    32 of them, its threads tiles or directions; a record's choice compiles and computes the same."""
+    rng = np.random.default_rng(5)
+    hidden = 32
+    inits = [("W", rng.uniform(-0.5, 0.5, (2, 4 * hidden, 3)).astype(np.float32)),
+             ("R", rng.uniform(-0.3, 0.3, (2, 4 * hidden, hidden)).astype(np.float32))]
+    model = support.make_model([helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=hidden,
+                                                 direction="bidirectional")],
+                               [support.tensor_info("x", "float32", ["seq", "batch", 3])],
+                               [support.tensor_info("y", "float32", None)], inits, opset=14)
+    path = tmp_path / "bilstm.onnx"
+    onnx.save(model, path)
+    target = parse_target("cpu")
+    (task,) = [t for t in extract_tasks(run_pipeline(import_onnx(str(path))), target) if t.node.op == "LSTM"]
+    assert task.space["rows_tile"] == [16, 32] and task.space["split"] == ["tiles", "directions"]
+    x = support.random_input((6, 5, 3), seed=3, low=-1, high=1)
+    want = support.run_onnxruntime(model, {"x": x})[0]
+    for knobs in ({"rows_tile": 16, "rows": 3, "split": "tiles"}, {"rows_tile": 32, "rows": 2, "split": "directions"}):
+        db = TuningDatabase.open(tmp_path / f"{knobs['rows_tile']}.jsonl")
+        db.append({"target": str(target), "task": task.key, "op": "LSTM", "knobs": knobs, "ms": 1.0, "error": None})
+        got = load(compile_model(str(path), tmp_path / f"tuned{knobs['rows_tile']}", db=db.path)).run(x)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
