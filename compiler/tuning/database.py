@@ -105,10 +105,14 @@ class TuningDatabase:
         return [r for r in self.records if r["target"] == target and r["task"] == task
                 and (dims is None or dims_of(r) == dims)]
 
-    def best(self, target: str, task: str, dims: Optional[dict[str, int]] = None) -> Optional[dict[str, Any]]:
+    def best(self, target: str, task: str, dims: Optional[dict[str, int]] = None,
+             space: Optional[dict[str, list]] = None) -> Optional[dict[str, Any]]:
         """The fastest successful record of a task on a target at `dims` (by default the dims of
-        its latest successful record); None when there is none."""
-        measured = [r for r in self.of_task(target, task, dims) if r.get("ms") is not None]
+        its latest successful record), among those whose knobs all lie in `space` if given (a
+        hand edit or an older convrnn may hold knobs the template no longer takes); None when
+        there is none."""
+        measured = [r for r in self.of_task(target, task, dims) if r.get("ms") is not None
+                    and (space is None or all(v in space.get(k, ()) for k, v in r["knobs"].items()))]
         if not measured:
             return None
         latest = dims_of(measured[-1])

@@ -130,6 +130,11 @@ def test_compile_takes_the_best_record_and_computes_the_same(model_file, tmp_pat
 
     graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
     assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [chosen]
+    # a faster record whose knobs the template does not take (a hand edit, an older convrnn) is passed over
+    for knobs in ({**chosen, "no_such_knob": 1}, {**chosen, next(iter(conv.space)): 10_000}):
+        db.append({"target": str(target), "task": conv.key, "op": "Conv", "knobs": knobs, "ms": 0.1, "error": None})
+    graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
+    assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [chosen]
 
     x = support.random_input((2, 8, 6, 6), seed=1)
     tuned = load(compile_model(str(model_file), tmp_path / "tuned", db=db.path)).run(x)[0]
