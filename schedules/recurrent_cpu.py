@@ -53,6 +53,8 @@ class _Shape:
         self.has_lens = bool(attrs["has_lens"])
         # ONNX layout 1: X, Y and the states batch-first, read and written in place (no transposes)
         self.layout = int(attrs.get("layout", 0))
+        # Y's axes in layout 0: ONNX's order, or PyTorch's (passes/fold_sequence_transpose.py)
+        self.y_order = attrs.get("y_order", "sdbh")
         # Y unused: the kernel writes none of it (its buffer is a 1x1x1x1 placeholder)
         self.store_y = bool(attrs.get("store_y", 1))
         self.ROWS = rows  # batch rows per register block
@@ -63,7 +65,9 @@ class _Shape:
         return (batch, seq, columns) if self.layout else (seq, batch, columns)
 
     def y_index(self, t, d, b, j):
-        return (b, t, d, j) if self.layout else (t, d, b, j)
+        if self.layout:
+            return (b, t, d, j)
+        return (t, b, d, j) if self.y_order == "sbdh" else (t, d, b, j)
 
     def y_shape(self, seq, batch):
         return self.y_index(seq, self.D, batch, self.H) if self.store_y else (1, 1, 1, 1)

@@ -11,6 +11,7 @@ from convrnn.compiler.passes.blocked_layout import blocked_layout
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
+from convrnn.compiler.passes.fold_sequence_transpose import fold_sequence_transpose
 from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 from convrnn.compiler.passes.select_winograd import select_winograd
@@ -27,6 +28,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fuse_elementwise", fuse_elementwise),
     ("blocked_layout", blocked_layout),
     ("skip_unused_sequence_output", skip_unused_sequence_output),
+    ("fold_sequence_transpose", fold_sequence_transpose),
 ]
 
 

@@ -10,7 +10,9 @@ TE cannot express the time loop.
 Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows_tile, rows,
 activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
 has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset);
-optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; default 0) and
+optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; default 0),
+y_order (layout 0 only: "sdbh", ONNX's [seq, directions, batch, hidden], the default, or "sbdh",
+[seq, batch, directions, hidden], PyTorch's order: passes/fold_sequence_transpose.py) and
 store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1).
 """
 from __future__ import annotations
@@ -85,6 +87,8 @@ class _Cell(OpDef):
         if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
             raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
         layout = attrs.get("layout", 0)
+        if attrs.get("y_order", "sdbh") not in ("sdbh", "sbdh") or (layout and attrs.get("y_order", "sdbh") != "sdbh"):
+            raise ValueError(f"y_order {attrs['y_order']!r} is not 'sdbh' or (layout 0 only) 'sbdh'")
         for state in ("initial_h", "initial_c"):
             if state in types and (types[state].rank != 3 or types[state].shape[layout] != directions
                                    or types[state].shape[2] != hidden):
@@ -96,7 +100,7 @@ class _Cell(OpDef):
             state = TensorType((batch, directions, hidden), xw.dtype)
         else:
             seq, batch = xw.shape[:2]
-            y = (seq, directions, batch, hidden)
+            y = (seq, batch, directions, hidden) if attrs.get("y_order") == "sbdh" else (seq, directions, batch, hidden)
             state = TensorType((directions, batch, hidden), xw.dtype)
         # Y that nothing reads is not written: a placeholder (passes/skip_unused_sequence_output.py)
         y = TensorType(y if attrs.get("store_y", 1) else (1, 1, 1, 1), xw.dtype)
