@@ -16,11 +16,13 @@ from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
+from convrnn.compiler.passes.zero_initial_states import zero_initial_states
 
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
     ("fold_pad_into_conv", fold_pad_into_conv),
+    ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
     ("fuse_epilogue", fuse_epilogue),
