@@ -279,24 +279,26 @@ def _macros(shape: _Shape):
     return check_lengths, check_state, load_state, start_gates, gemv, finished, store_y, store_final, steps, over_time
 
 
-def _time_loops(attrs: dict, gates: int, make_loop):
+def _time_loops(attrs: dict, gates: int, make_loop, lanes: int):
     """The time loop, chosen by the batch at run time: a batch of 1 in tasks of the packing's
     whole blocks, other batches in tasks of `rows_tile` units with register blocks of `rows`
-    rows (a tuner's choice, or the import-time default), the tasks split among the threads
-    as `split` says (a tuner's choice, or the default for this process's threads); and the
-    latter's shape."""
+    rows (a tuner's choice, an import override, or the defaults for a target of `lanes`
+    lanes), the tasks split among the threads as `split` says (likewise, or the default for
+    this process's threads); and the latter's shape."""
     from tvm.script import tirx as T
 
     from convrnn.runtime.threads import pool_threads
-    from convrnn.schedules.recurrent_knobs import default_split
+    from convrnn.schedules.recurrent_knobs import batch_rows, batch_rows_tile, default_split
 
-    pack = attrs["tile"]
-    knobs = attrs.get("knobs") or {}
-    tile = int(knobs.get("rows_tile", attrs.get("rows_tile", pack)))
+    def chosen(knob):  # a tuner's choice, else an import override, else None (the default)
+        return (attrs.get("knobs") or {}).get(knob, attrs.get(knob))
+
+    pack, directions = attrs["tile"], attrs["num_directions"]
+    tile = int(chosen("rows_tile") or batch_rows_tile(attrs["hidden_size"], directions, gates, pack, lanes))
     if pack % tile:
         raise ValueError(f"rows_tile {tile} does not divide the packed tile {pack}")
-    rows = int(knobs.get("rows", attrs["rows"]))
-    split = knobs.get("split", attrs.get("split")) or default_split(attrs["num_directions"], pool_threads())
+    rows = int(chosen("rows") or batch_rows(gates, tile, lanes))
+    split = chosen("split") or default_split(directions, pool_threads())
     narrow = _Shape(attrs, gates, tile, rows, split)
     rows_loop = make_loop(narrow, attrs)
     if tile == pack:
@@ -351,10 +353,10 @@ def _lstm_loop(sh: _Shape, attrs: dict):
     return over_time(steps(body, finished))
 
 
-def lstm_primfunc(attrs: dict) -> Any:
+def lstm_primfunc(attrs: dict, lanes: int = 16) -> Any:
     from tvm.script import tirx as T
 
-    time_loop, sh = _time_loops(attrs, 4, _lstm_loop)
+    time_loop, sh = _time_loops(attrs, 4, _lstm_loop, lanes)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0, has_c0 = attrs["has_initial_h"], attrs["has_initial_c"]
@@ -392,7 +394,7 @@ def lstm_primfunc(attrs: dict) -> Any:
     return lstm
 
 
-def gru_primfunc(attrs: dict) -> Any:
+def gru_primfunc(attrs: dict, lanes: int = 16) -> Any:
     """Gates z, r, h; the weights of z and r (RT) and of h (RTh) are packed apart so that each
     pass streams contiguous memory. With linear_before_reset the h gate's recurrent part (plus its bias RB)
     is gated by r after the product, so one pass per step suffices; without it the product
@@ -400,7 +402,7 @@ def gru_primfunc(attrs: dict) -> Any:
     (into RH), then the h gate and the update."""
     from tvm.script import tirx as T
 
-    time_loop, sh = _time_loops(attrs, 3, _gru_loop)
+    time_loop, sh = _time_loops(attrs, 3, _gru_loop, lanes)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0 = attrs["has_initial_h"]
@@ -521,10 +523,10 @@ def _rnn_loop(sh: _Shape, attrs: dict):
     return over_time(steps(body, finished))
 
 
-def rnn_primfunc(attrs: dict) -> Any:
+def rnn_primfunc(attrs: dict, lanes: int = 16) -> Any:
     from tvm.script import tirx as T
 
-    time_loop, sh = _time_loops(attrs, 1, _rnn_loop)
+    time_loop, sh = _time_loops(attrs, 1, _rnn_loop, lanes)
     H, D, Hp = sh.H, sh.D, sh.Hp
     check_lengths, check_state, load_state, *_, store_final, _, _ = _macros(sh)
     has_h0 = attrs["has_initial_h"]

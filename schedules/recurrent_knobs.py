@@ -8,8 +8,10 @@ Step kernel (schedules/recurrent_cpu.py):
   rows_tile    hidden units per task at other batches: a divisor of tile, narrower so that
                register blocks of rows fit (the kernel picks its loop by the batch at run time).
   rows         batch rows per register block: a block loads each weight vector once for all
-               its rows; rows x gates x tile accumulator lanes must fit the vector registers
-               (16 of AVX-512's 32 zmm as accumulators). A batch of 1 never pays for it.
+               its rows; rows x gates x rows_tile accumulator lanes must fit the target's
+               accumulator registers (schedules/tiling.py: 24 on AVX-512, 12 on AVX2). A batch
+               of 1 never pays for it. Both are chosen when the kernel is built, for its target
+               (`batch_rows_tile`, `batch_rows`), unless a node's knobs or attrs (an import override) set them.
   packed       recurrent weights are always pre-packed per tile ([dir, tile, k, gate, lane]) so
                that each task streams one contiguous block that stays hot in its core's cache.
   split        how the threads share a step's tasks: "tiles" (all tasks of a step shared, a
@@ -20,8 +22,8 @@ Projection GEMM (schedules/recurrent_gemm.py):
   column_tile  output columns per register tile (a multiple of the vector width)
   row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
 
-The converter packs weights with these values at import (the target is not known yet, so the
-defaults assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
+The converter packs weights with tile and column_tile at import (the target is not known yet,
+so they assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
 `convrnn tune` searches `rows_tile` (`rows_tile_choices`: divisors of the packed tile), `rows`
 (`rows_choices`) and, for more than one direction, `split`; none needs repacking: the choice
 reaches the kernel in the node's "knobs" attribute.
@@ -36,11 +38,10 @@ from typing import Optional
 BATCH_1_VECTORS = 4
 ROWS_VECTORS = 2
 # Rows per register block at batch > 1 (4 divides the usual batch sizes: leftover rows run one
-# at a time), in AVX-512's 24 accumulator registers. At batch 16 (steps of both layers, ms):
-# LSTM 256 T=100 4.6-5.4 with 1 vector x 4 rows against 5.0-5.9 with 2 x 2; GRU 512 T=50
-# 6.5-6.8 with 2 x 4 against 7.4-8.8 with 2 x 2.
+# at a time), at the widest task whose blocks fit the accumulators. At batch 16 on AVX-512
+# (steps of both layers, ms): LSTM 256 T=100 4.6-5.4 with 1 vector x 4 rows against 5.0-5.9
+# with 2 x 2; GRU 512 T=50 6.5-6.8 with 2 x 4 against 7.4-8.8 with 2 x 2.
 ROWS = 4
-ACCUMULATORS = 24
 
 
 def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors: int = 2) -> int:
@@ -52,15 +53,23 @@ def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors:
     return tile
 
 
-def step_rows(gates: int, tile: int, lanes: int) -> int:
-    """Up to ROWS rows, as many as the accumulators allow."""
-    return max(1, min(ROWS, ACCUMULATORS * lanes // (gates * tile)))
+def _accumulators(lanes: int) -> int:
+    from convrnn.schedules.tiling import accumulators  # (imports TVM: this module does not)
+
+    return accumulators(lanes)
 
 
-def rows_vectors(gates: int) -> int:
-    """Vectors of units per task at batch > 1: the widest (up to ROWS_VECTORS) whose blocks of
-    ROWS rows fit the accumulators."""
-    return max(1, min(ROWS_VECTORS, ACCUMULATORS // (ROWS * gates)))
+def batch_rows_tile(hidden: int, directions: int, gates: int, tile: int, lanes: int) -> int:
+    """Units per task at batch > 1 on a target of `lanes` lanes: the widest (up to ROWS_VECTORS
+    vectors, dividing the packed tile) whose blocks of ROWS rows fit the accumulators."""
+    vectors = max(1, min(ROWS_VECTORS, _accumulators(lanes) // (ROWS * gates)))
+    narrow = step_tile(hidden, directions, lanes, vectors=vectors)
+    return narrow if tile % narrow == 0 else tile
+
+
+def batch_rows(gates: int, rows_tile: int, lanes: int) -> int:
+    """Rows per register block: up to ROWS, as many as the accumulators allow."""
+    return max(1, min(ROWS, _accumulators(lanes) * lanes // (gates * rows_tile)))
 
 
 def rows_tile_choices(tile: int, lanes: int) -> list[int]:
@@ -68,10 +77,10 @@ def rows_tile_choices(tile: int, lanes: int) -> list[int]:
     return [width for width in range(lanes, tile + 1, lanes) if tile % width == 0] or [tile]
 
 
-def rows_choices(gates: int, tile: int, lanes: int, accumulators: int = ACCUMULATORS) -> list[int]:
+def rows_choices(gates: int, tile: int, lanes: int) -> list[int]:
     """What a tuner may try for `rows`: every count whose accumulators fit the registers."""
     vectors = gates * -(-tile // lanes)
-    return [rows for rows in range(1, 9) if rows * vectors <= accumulators] or [1]
+    return [rows for rows in range(1, 9) if rows * vectors <= _accumulators(lanes)] or [1]
 
 
 SPLITS = ["tiles", "directions"]
@@ -85,13 +94,10 @@ def default_split(directions: int, threads: int) -> str:
 
 
 def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
-    """tile: the packing's block and a batch-1 task; rows_tile: a task at other batches (a
-    divisor of tile), in blocks of `rows` rows."""
+    """The import-time knobs: tile (the packing's block and a batch-1 task), the projection's
+    column_tile and row_tile, and any override (rows_tile, rows, split: otherwise chosen when
+    the kernel is built)."""
     chosen = {"tile": step_tile(hidden, directions, lanes, vectors=BATCH_1_VECTORS), "column_tile": 2 * lanes,
               "row_tile": 8}
     chosen.update(overrides or {})
-    if "rows_tile" not in chosen:
-        narrow = step_tile(hidden, directions, lanes, vectors=rows_vectors(gates))
-        chosen["rows_tile"] = narrow if chosen["tile"] % narrow == 0 else chosen["tile"]
-    chosen.setdefault("rows", step_rows(gates, chosen["rows_tile"], lanes))
     return chosen

@@ -56,11 +56,11 @@ def convert_recurrent(ctx):
                      tuned)
 
     attrs = {"hidden_size": hidden, "num_directions": directions, "reverse": int(direction == "reverse"),
-             "tile": tile, "rows_tile": tuned["rows_tile"], "rows": tuned["rows"],
+             "tile": tile,
              "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
              "has_lens": int(ctx.input(4) is not None), "layout": layout}
-    if "split" in tuned:  # else the kernel takes the default for the threads it is compiled for
-        attrs["split"] = tuned["split"]
+    # overrides only: else the kernel takes the defaults for its target and threads
+    attrs.update({knob: tuned[knob] for knob in ("rows_tile", "rows", "split") if knob in tuned})
     if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
         inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),
                   ctx.make_constant(pack_recurrent(r[:, 2 * hidden:], 1, tile), "R_h_packed")]

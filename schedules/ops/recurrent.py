@@ -7,13 +7,15 @@ in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in 
 Both ops are written directly in TIR (schedules/recurrent_gemm.py, schedules/recurrent_cpu.py):
 TE cannot express the time loop.
 
-Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile, rows_tile, rows,
+Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile,
 activations (per direction: [[name, alpha, beta], ...]), clip (None or a float), has_lens,
 has_initial_h (and for LSTM has_initial_c, input_forget; for GRU linear_before_reset);
 optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; default 0),
 y_order (layout 0 only: "sdbh", ONNX's [seq, directions, batch, hidden], the default, or "sbdh",
 [seq, batch, directions, hidden], PyTorch's order: passes/fold_sequence_transpose.py) and
-store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1).
+store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1), and the
+step kernel's knobs rows_tile, rows, split (schedules/recurrent_knobs.py) where an import
+override sets them (else a tuner's "knobs" or the target's defaults do).
 """
 from __future__ import annotations
 
@@ -127,7 +129,7 @@ class _Cell(OpDef):
         from convrnn.schedules.recurrent_cpu import CELLS
 
         _cpu_only(target, self.name)
-        return CELLS[self.name](attrs)
+        return CELLS[self.name](attrs, target.vector_lanes)
 
 
 for _name in GATES:
