@@ -98,7 +98,7 @@ def fastest_peers(path: str) -> dict[str, float]:
             rows = json.load(results)["rows"]
         measured: dict[str, float] = {}
         for row in rows:
-            if row["system"] != "convrnn" and row["ms"] is not None:
+            if not row["system"].startswith("convrnn") and row["ms"] is not None:  # (and convrnn-tuned)
                 measured[row["model"]] = min(measured.get(row["model"], float("inf")), row["ms"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SystemExit(f"--peers {path}: not a results file of benchmarks/recurrent.py ({type(exc).__name__}: {exc})")

@@ -24,3 +24,17 @@ def test_bad_options_are_one_line(tmp_path, script, arguments, message):
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_roofline_targets_come_from_peers_only(tmp_path):
+    """convrnn's own rows, tuned or not, are never the 'fastest peer' a target is set from."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("roofline", BENCHMARKS / "roofline.py")
+    roofline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roofline)
+    rows = [{"model": "crnn", "system": system, "ms": ms} for system, ms in
+            (("convrnn", 1.9), ("convrnn-tuned", 1.8), ("onnxruntime", 2.6), ("openvino", 3.9), ("tvm-relax", None))]
+    (tmp_path / "results.json").write_text(json.dumps({"rows": rows}))
+    assert roofline.fastest_peers(str(tmp_path / "results.json")) == {"crnn": 2.6}
