@@ -6,7 +6,8 @@ threads in one of two ways (knob `split`, schedules/recurrent_knobs.py):
               barrier after each step: any number of threads can share a step;
   directions  a parallel loop over directions around each direction's own time loop: a
               thread walks its direction's steps alone, with no barrier at all (a bidirectional
-              layer on two cores: a step of the CRNN's LSTM 128 went from 3.3 to 2.6 us). A task accumulates its gates' lanes from the projected input XW plus
+              layer on two cores: a step of the CRNN's LSTM 128 went from 3.3 to 2.6 us).
+A task accumulates its gates' lanes from the projected input XW plus
 h_prev · Rᵀ (weights pre-packed per tile: RT[dir, tile, k, gate, lane]), then applies the
 activations and the state update. h is double-buffered by step parity because other tasks
 still read h_prev during the step; c is updated in place (a task owns its units). A task
@@ -353,7 +354,7 @@ def _lstm_loop(sh: _Shape, attrs: dict):
     return over_time(steps(body, finished))
 
 
-def lstm_primfunc(attrs: dict, lanes: int = 16) -> Any:
+def lstm_primfunc(attrs: dict, lanes: int) -> Any:
     from tvm.script import tirx as T
 
     time_loop, sh = _time_loops(attrs, 4, _lstm_loop, lanes)
@@ -394,7 +395,7 @@ def lstm_primfunc(attrs: dict, lanes: int = 16) -> Any:
     return lstm
 
 
-def gru_primfunc(attrs: dict, lanes: int = 16) -> Any:
+def gru_primfunc(attrs: dict, lanes: int) -> Any:
     """Gates z, r, h; the weights of z and r (RT) and of h (RTh) are packed apart so that each
     pass streams contiguous memory. With linear_before_reset the h gate's recurrent part (plus its bias RB)
     is gated by r after the product, so one pass per step suffices; without it the product
@@ -523,7 +524,7 @@ def _rnn_loop(sh: _Shape, attrs: dict):
     return over_time(steps(body, finished))
 
 
-def rnn_primfunc(attrs: dict, lanes: int = 16) -> Any:
+def rnn_primfunc(attrs: dict, lanes: int) -> Any:
     from tvm.script import tirx as T
 
     time_loop, sh = _time_loops(attrs, 1, _rnn_loop, lanes)

@@ -11,7 +11,8 @@ Step kernel (schedules/recurrent_cpu.py):
                its rows; rows x gates x rows_tile accumulator lanes must fit the target's
                accumulator registers (schedules/tiling.py: 24 on AVX-512, 12 on AVX2). A batch
                of 1 never pays for it. Both are chosen when the kernel is built, for its target
-               (`batch_rows_tile`, `batch_rows`), unless a node's knobs or attrs (an import override) set them.
+               (`batch_rows_tile`, `batch_rows`), unless a node's knobs or attrs (an import
+               override) set them.
   packed       recurrent weights are always pre-packed per tile ([dir, tile, k, gate, lane]) so
                that each task streams one contiguous block that stays hot in its core's cache.
   split        how the threads share a step's tasks: "tiles" (all tasks of a step shared, a

@@ -88,9 +88,9 @@ class _Cell(OpDef):
                 raise ValueError(f"packed recurrent weights {types[name]} do not match hidden_size {hidden}")
         if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
             raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
-        layout = attrs.get("layout", 0)
-        if attrs.get("y_order", "sdbh") not in ("sdbh", "sbdh") or (layout and attrs.get("y_order", "sdbh") != "sdbh"):
-            raise ValueError(f"y_order {attrs['y_order']!r} is not 'sdbh' or (layout 0 only) 'sbdh'")
+        layout, y_order = attrs.get("layout", 0), attrs.get("y_order", "sdbh")
+        if y_order not in (("sdbh",) if layout else ("sdbh", "sbdh")):
+            raise ValueError(f"y_order {y_order!r} is not 'sdbh' or (layout 0 only) 'sbdh'")
         for state in ("initial_h", "initial_c"):
             if state in types and (types[state].rank != 3 or types[state].shape[layout] != directions
                                    or types[state].shape[2] != hidden):
@@ -102,7 +102,7 @@ class _Cell(OpDef):
             state = TensorType((batch, directions, hidden), xw.dtype)
         else:
             seq, batch = xw.shape[:2]
-            y = (seq, batch, directions, hidden) if attrs.get("y_order") == "sbdh" else (seq, directions, batch, hidden)
+            y = (seq, batch, directions, hidden) if y_order == "sbdh" else (seq, directions, batch, hidden)
             state = TensorType((directions, batch, hidden), xw.dtype)
         # Y that nothing reads is not written: a placeholder (passes/skip_unused_sequence_output.py)
         y = TensorType(y if attrs.get("store_y", 1) else (1, 1, 1, 1), xw.dtype)
