@@ -51,9 +51,15 @@ def model_opset(model: onnx.ModelProto) -> int:
     return MAX_OPSET if not model.opset_import else MIN_OPSET
 
 
+def domain_opsets(model: onnx.ModelProto) -> dict[str, int]:
+    """The opset the model imports of each domain other than ONNX's default one."""
+    return {entry.domain: entry.version for entry in model.opset_import if entry.domain not in DEFAULT_DOMAINS}
+
+
 def check_supported(model: onnx.ModelProto, opset: int) -> None:
     """Fail once, listing every unsupported op of the model (subgraphs included)."""
     problems: list[str] = []
+    domains = domain_opsets(model)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         problems.append(f"opset {opset} (convrnn imports opsets {MIN_OPSET} to {MAX_OPSET})")
 
@@ -61,7 +67,8 @@ def check_supported(model: onnx.ModelProto, opset: int) -> None:
         for node in graph.node:
             label = f"{node.op_type} (node {node.name or (node.output[0] if node.output else '?')!r}{where}, "
             if node.domain not in DEFAULT_DOMAINS:
-                problems.append(label + f"domain {node.domain!r})")
+                if find_converter(node.op_type, domains.get(node.domain, 1), node.domain) is None:
+                    problems.append(label + f"domain {node.domain!r})")
             elif find_converter(node.op_type, opset) is None:
                 problems.append(label + f"opset {opset})")
             for attribute in node.attribute:
@@ -104,6 +111,7 @@ class _Importer:
     def __init__(self, model: onnx.ModelProto, opset: int):
         self.model = model
         self.opset = opset
+        self.domain_opsets = domain_opsets(model)
         self.builder = GraphBuilder()
         self.scopes: list[dict[str, Optional[Value]]] = [{}]
 
@@ -147,7 +155,10 @@ class _Importer:
         tracked = track_shape_node(self.builder, node, inputs)
         if tracked is not None:
             return tracked
-        convert = find_converter(node.op_type, self.opset)
+        if node.domain in DEFAULT_DOMAINS:
+            convert = find_converter(node.op_type, self.opset)
+        else:
+            convert = find_converter(node.op_type, self.domain_opsets.get(node.domain, 1), node.domain)
         context = NodeContext(self.builder, node, inputs, self.opset, self.convert_subgraph)
         return list(convert(context))
 

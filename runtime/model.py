@@ -11,7 +11,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -117,6 +117,10 @@ class CompiledModel:
 
     # --- inputs -----------------------------------------------------------------------------
     def _gather_inputs(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[np.ndarray]:
+        if len(args) == 1 and isinstance(args[0], Mapping):  # run({"input": x}), as onnxruntime's feeds
+            if kwargs:
+                raise InputError("give the inputs either as one mapping or by name, not both")
+            args, kwargs = (), dict(args[0])
         known = {spec.name for spec in self.inputs}
         if len(args) > len(self.inputs):
             raise InputError(f"got {len(args)} positional inputs, the model takes {len(self.inputs)} "
@@ -166,7 +170,8 @@ class CompiledModel:
 
     # --- running ------------------------------------------------------------------------------
     def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
-        """Run the model on numpy arrays given by position or name; returns its outputs in order."""
+        """Run the model on numpy arrays given by position, by name, or as one mapping of names
+        to arrays; returns its outputs in order."""
         arrays = [value if isinstance(value, np.ndarray) else np.asarray(value)
                   for value in self._gather_inputs(args, kwargs)]
         key = tuple((array.shape, array.dtype) for array in arrays)  # they decide every check below
