@@ -16,7 +16,8 @@ the rows left over one at a time; knobs and defaults: schedules/recurrent_knobs.
 
 Shared semantics (all three cells): step s of a sequence of length L (its sequence_lens entry,
 or seq) is time s going forward and L - 1 - s in reverse; from s = L on the state is carried
-unchanged and Y[s] is zero. Hidden units are padded to a multiple of the tile (Hp); padded
+unchanged and Y[s] is zero. A sequence of length 0 ends with zero states, as in onnxruntime
+(not its initial ones). Hidden units are padded to a multiple of the tile (Hp); padded
 lanes compute garbage that nothing reads. Index expressions are written inline (Python helpers
 returning expressions): let-bindings inside vectorized loops miscompile in TVM 0.27.
 
@@ -197,11 +198,17 @@ def _macros(shape: _Shape):
                                        shape.y_index(t, task // NB, b, task % NB * TILE + jj))
 
     @T.macro
-    def store_final(YH, HS, parity, batch):
+    def store_final(YH, HS, parity, SL, batch):
+        """The final states; a row of length 0 ends with zeros, not its initial state (as
+        onnxruntime does)."""
         for db in T.parallel(D * batch):
             for j in T.serial(H):
-                T.buffer_store(YH, HS[parity, db // batch, db % batch, j],
-                               shape.state_index(db // batch, db % batch, j))
+                if shape.has_lens:
+                    T.buffer_store(YH, T.if_then_else(SL[db % batch] > 0, HS[parity, db // batch, db % batch, j],
+                                                      T.float32(0)), shape.state_index(db // batch, db % batch, j))
+                else:
+                    T.buffer_store(YH, HS[parity, db // batch, db % batch, j],
+                                   shape.state_index(db // batch, db % batch, j))
 
     def steps(body, finished):
         """`phase(k, s)`: one time step of every (task, batch row), tasks shared among the
@@ -389,8 +396,8 @@ def lstm_primfunc(attrs: dict, lanes: int) -> Any:
         load_state(HS, 0, H0, has_h0, batch)
         load_state(CS, 0, C0, has_c0, batch)
         time_loop(k)
-        store_final(YH, HS, seq % 2, batch)
-        store_final(YC, CS, 0, batch)
+        store_final(YH, HS, seq % 2, SL, batch)
+        store_final(YC, CS, 0, SL, batch)
 
     return lstm
 
@@ -432,7 +439,7 @@ def gru_primfunc(attrs: dict, lanes: int) -> Any:
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
         time_loop(k)
-        store_final(YH, HS, seq % 2, batch)
+        store_final(YH, HS, seq % 2, SL, batch)
 
     return gru
 
@@ -551,7 +558,7 @@ def rnn_primfunc(attrs: dict, lanes: int) -> Any:
         check_state(bool(has_h0), hb, batch)
         load_state(HS, 0, H0, has_h0, batch)
         time_loop(k)
-        store_final(YH, HS, seq % 2, batch)
+        store_final(YH, HS, seq % 2, SL, batch)
 
     return rnn
 

@@ -40,7 +40,7 @@ def configs(draw, op: str):
         "clip": draw(st.one_of(st.none(), st.floats(0.5, 4.0))), "seed": draw(st.integers(0, 2**16)),
     }
     config["sequence_lens"] = draw(st.one_of(st.none(), st.lists(
-        st.integers(1, config["seq"]), min_size=config["batch"], max_size=config["batch"])))
+        st.integers(0, config["seq"]), min_size=config["batch"], max_size=config["batch"])))
     if draw(st.booleans()):
         config["activations"] = draw(st.lists(st.sampled_from(sorted(ACTIVATIONS)),
                                               min_size=ACTIVATION_SLOTS[op] * directions,
