@@ -32,6 +32,8 @@ SUPPORTED_OPS = (
     "Reshape", "Transpose", "Concat", "Split", "Squeeze", "Unsqueeze", "Slice", "Gather", "Pad",
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
     "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
+    "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
+    "Xor", "Mod",
 )
 
 # (op type) -> input positions bound as constants: weights, and inputs that fix output shapes.

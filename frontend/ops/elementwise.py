@@ -53,6 +53,34 @@ def convert_binary(ctx):
     return ctx.emit(ctx.node.op_type, [ctx.required_input(0), ctx.required_input(1)])
 
 
+# Math ops that joined ONNX after opset 7, by the opset that introduced them.
+@converter("Sin", "Cos", "Tan", "Asin", "Acos", "Atan", since=7)
+@converter("Sinh", "Cosh", "Sign", "IsNaN", since=9)
+@converter("Round", since=11)
+def convert_math_unary(ctx):
+    return ctx.emit(ctx.node.op_type, [ctx.required_input(0)])
+
+
+@converter("IsInf", since=10)
+def convert_is_inf(ctx):
+    attrs = {"detect_negative": int(ctx.attr("detect_negative", 1)),
+             "detect_positive": int(ctx.attr("detect_positive", 1))}
+    return ctx.emit("IsInf", [ctx.required_input(0)], attrs)
+
+
+@converter("Xor", since=7)
+def convert_xor(ctx):
+    return ctx.emit("Xor", [ctx.required_input(0), ctx.required_input(1)])
+
+
+@converter("Mod", since=10)
+def convert_mod(ctx):
+    fmod = int(ctx.attr("fmod", 0))
+    if fmod not in (0, 1):
+        raise ctx.error(f"fmod must be 0 or 1, got {fmod}")
+    return ctx.emit("Mod", [ctx.required_input(0), ctx.required_input(1)], {"fmod": fmod})
+
+
 @converter("Max", "Min", since=8)
 def convert_variadic_max_min(ctx):
     values = [ctx.required_input(i) for i in range(len(ctx.node.input))]

@@ -75,3 +75,39 @@ _binary("Greater", lambda x, y, tirx: x > y, result_dtype="bool")
 _binary("GreaterOrEqual", lambda x, y, tirx: x >= y, result_dtype="bool")
 _binary("And", lambda x, y, tirx: tirx.And(x, y), result_dtype="bool")
 _binary("Or", lambda x, y, tirx: tirx.Or(x, y), result_dtype="bool")
+_binary("Xor", lambda x, y, tirx: tirx.Or(tirx.And(x, tirx.Not(y)), tirx.And(tirx.Not(x), y)), result_dtype="bool")
+
+
+def _float_mod(x, y, fmod, dtype, tirx):
+    # C fmod; for fmod=0 (opset 28's floor modulo on floats) the remainder takes the divisor's
+    # sign: a nonzero remainder of the other sign moves by y, a zero one is a zero signed as y.
+    remainder = tirx.Mod(x, y)  # LLVM's frem: exactly C fmod (TVM's fmod intrinsic has no CPU lowering)
+    if fmod:
+        return remainder
+    zero = tirx.const(0, dtype)
+    other_sign = tirx.Select(remainder < zero, y > zero, tirx.And(remainder > zero, y < zero))
+    return tirx.Select(remainder == zero, tirx.copysign(zero, y),
+                       tirx.Select(other_sign, remainder + y, remainder))
+
+
+def _mod(x, y, fmod, tirx):
+    if _is_float(x.dtype):
+        if str(x.dtype) == "float16":  # no half-precision fmod in LLVM's libm
+            return _float_mod(x.astype("float32"), y.astype("float32"), fmod, "float32", tirx).astype("float16")
+        return _float_mod(x, y, fmod, x.dtype, tirx)
+    # Integers: fmod=0 is Python's %, sign of the divisor; fmod=1 is C's, sign of the dividend.
+    return tirx.truncmod(x, y) if fmod else tirx.floormod(x, y)
+
+
+class Mod(_Binary):
+    """Mod with attr "fmod" (0: floor modulo, 1: truncated, as C fmod)."""
+
+    name = "Mod"
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import tirx
+
+        return [broadcast_compute(inputs, lambda x, y: _mod(x, y, attrs["fmod"], tirx), name="mod")]
+
+
+register(Mod)

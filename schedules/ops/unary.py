@@ -78,3 +78,50 @@ _unary("Reciprocal", _reciprocal)
 _unary("Floor", lambda v, a, tirx: tirx.floor(v))
 _unary("Ceil", lambda v, a, tirx: tirx.ceil(v))
 _unary("Not", lambda v, a, tirx: tirx.Not(v), result_dtype="bool")
+
+
+def _float_math(fn):
+    """fn(v, tirx) computed in float32 for float16 (LLVM has no half-precision libm)."""
+    def expr(v, a, tirx):
+        if str(v.dtype) == "float16":
+            return fn(v.astype("float32"), tirx).astype("float16")
+        return fn(v, tirx)
+    return expr
+
+
+def _sign(v, a, tirx):
+    one, zero = _const(1, v), _const(0, v)
+    if str(v.dtype).startswith("uint"):
+        return tirx.Select(v > zero, one, zero)
+    # NaN compares false both ways and stays NaN here, as in onnxruntime.
+    return tirx.Select(v > zero, one, tirx.Select(v < zero, _const(-1, v), v))
+
+
+def _is_inf(v, a, tirx):
+    if not str(v.dtype).startswith("float"):
+        return tirx.const(False, "bool")
+    infinite = tirx.isinf(v)
+    if not a["detect_positive"]:
+        infinite = tirx.And(infinite, v < _const(0, v))
+    if not a["detect_negative"]:
+        infinite = tirx.And(infinite, v > _const(0, v))
+    return infinite
+
+
+def _is_nan(v, a, tirx):
+    return tirx.isnan(v) if str(v.dtype).startswith("float") else tirx.const(False, "bool")
+
+
+_unary("Sin", _float_math(lambda v, tirx: tirx.sin(v)))
+_unary("Cos", _float_math(lambda v, tirx: tirx.cos(v)))
+_unary("Tan", _float_math(lambda v, tirx: tirx.tan(v)))
+_unary("Asin", _float_math(lambda v, tirx: tirx.asin(v)))
+_unary("Acos", _float_math(lambda v, tirx: tirx.acos(v)))
+_unary("Atan", _float_math(lambda v, tirx: tirx.atan(v)))
+_unary("Sinh", _float_math(lambda v, tirx: tirx.sinh(v)))
+_unary("Cosh", _float_math(lambda v, tirx: tirx.cosh(v)))
+# nearbyint rounds in the default mode, half to even (llvm.round would round half away from zero).
+_unary("Round", _float_math(lambda v, tirx: tirx.nearbyint(v)))
+_unary("Sign", _sign)
+_unary("IsNaN", _is_nan, result_dtype="bool")
+_unary("IsInf", _is_inf, result_dtype="bool")
