@@ -1,0 +1,248 @@
+"""Quantized ops against onnxruntime (onnx.reference where onnxruntime lacks a feature):
+integer outputs bit-exact, float outputs of integer products exact or within float rounding.
+QuantizeLinear / DequantizeLinear (per-tensor, per-axis, blocked; uint8, int8; opsets 10-21),
+DynamicQuantizeLinear, MatMulInteger, ConvInteger, com.microsoft MatMulIntegerToFloat,
+DynamicQuantizeMatMul and DynamicQuantizeLSTM; symbolic dims; unclaimed types refused."""
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import support
+from convrnn.compiler.errors import UnsupportedError
+
+EXACT = {"rtol": 0, "atol": 0}
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17, domains=()):
+    model = support.make_model(nodes, inputs, outputs, inits, opset=opset)
+    for domain in domains:
+        model.opset_import.append(helper.make_opsetid(domain, 1))
+    return model
+
+
+def _ties(shape, scale, seed):
+    """Floats on and between the rounding ties of x / scale (k + 0.5 exactly), and far outside
+    the 8-bit range (saturation)."""
+    rng = np.random.default_rng(seed)
+    halves = rng.integers(-600, 600, size=shape).astype("float32") * 0.5
+    halves[..., ::3] += 0.25
+    return (halves * np.float32(scale)).astype("float32")
+
+
+# --- QuantizeLinear -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("opset", [10, 13, 19, 21])
+def test_quantize_per_tensor_rounds_half_to_even_and_saturates(dtype, opset):
+    zero = np.array(3 if dtype == "uint8" else -5, dtype=dtype)
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"])
+    model = _model([node], [support.tensor_info("x", "float32", ["n", 7])], [support.tensor_info("y", dtype, None)],
+                   [("scale", np.array(0.5, "float32")), ("zero", zero)], opset=opset)
+    support.assert_matches_onnxruntime(model, {"x": _ties((5, 7), 0.5, 1)}, **EXACT)
+
+
+def test_quantize_without_zero_point_is_uint8():
+    node = helper.make_node("QuantizeLinear", ["x", "scale"], ["y"])
+    model = _model([node], [support.tensor_info("x", "float32", [4, 6])], [support.tensor_info("y", "uint8", None)],
+                   [("scale", np.array([0.02], "float32"))], opset=13)
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((4, 6), seed=2, low=-1, high=6)}, **EXACT)
+
+
+@pytest.mark.parametrize("axis", [1, -1, 0])
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_quantize_per_axis(axis, dtype):
+    shape = (3, 4, 5)
+    channels = shape[axis]
+    rng = np.random.default_rng(3)
+    scale = rng.uniform(0.01, 0.1, channels).astype("float32")
+    zero = rng.integers(0, 40, channels).astype(dtype)
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"], axis=axis)
+    model = _model([node], [support.tensor_info("x", "float32", list(shape))], [support.tensor_info("y", dtype, None)],
+                   [("scale", scale), ("zero", zero)], opset=13)
+    support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=4, low=-8, high=8)}, **EXACT)
+
+
+@pytest.mark.parametrize("block_size", [2, 3])
+def test_quantize_blocked(block_size):
+    shape = (4, 7)
+    blocks = -(-shape[1] // block_size)
+    rng = np.random.default_rng(5)
+    scale = rng.uniform(0.01, 0.1, (4, blocks)).astype("float32")
+    zero = rng.integers(-20, 20, (4, blocks)).astype("int8")
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"], axis=1, block_size=block_size)
+    model = _model([node], [support.tensor_info("x", "float32", list(shape))], [support.tensor_info("y", "int8", None)],
+                   [("scale", scale), ("zero", zero)], opset=21)
+    support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=6, low=-5, high=5)}, **EXACT)
+
+
+def test_quantize_float16_input():
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"])
+    model = _model([node], [support.tensor_info("x", "float16", [16])], [support.tensor_info("y", "uint8", None)],
+                   [("scale", np.array(0.25, "float16")), ("zero", np.array(128, "uint8"))], opset=19)
+    support.assert_matches_onnxruntime(model, {"x": _ties((16,), 0.25, 7).astype("float16")}, **EXACT)
+
+
+def test_quantize_scale_and_zero_point_as_run_time_inputs():
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"])
+    inputs = [support.tensor_info("x", "float32", [3, 8]), support.tensor_info("scale", "float32", []),
+              support.tensor_info("zero", "uint8", [])]
+    model = _model([node], inputs, [support.tensor_info("y", "uint8", None)], opset=13)
+    feeds = {"x": _ties((3, 8), 0.125, 8), "scale": np.array(0.125, "float32"), "zero": np.array(17, "uint8")}
+    support.assert_matches_onnxruntime(model, feeds, **EXACT)
+
+
+# --- DequantizeLinear ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("opset", [10, 13, 21])
+def test_dequantize_per_tensor(dtype, opset):
+    zero = np.array(130 if dtype == "uint8" else -7, dtype=dtype)
+    node = helper.make_node("DequantizeLinear", ["x", "scale", "zero"], ["y"])
+    model = _model([node], [support.tensor_info("x", dtype, ["n", 9])], [support.tensor_info("y", "float32", None)],
+                   [("scale", np.array(0.0371, "float32")), ("zero", zero)], opset=opset)
+    low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((4, 9), dtype, 9, low, high)}, **EXACT)
+
+
+def test_dequantize_per_axis_and_int32():
+    rng = np.random.default_rng(10)
+    node = helper.make_node("DequantizeLinear", ["x", "scale", "zero"], ["y"], axis=1)
+    node32 = helper.make_node("DequantizeLinear", ["x32", "scale32"], ["y32"])
+    model = _model([node, node32], [support.tensor_info("x", "uint8", [2, 5, 3]), support.tensor_info("x32", "int32", [6])],
+                   [support.tensor_info("y", "float32", None), support.tensor_info("y32", "float32", None)],
+                   [("scale", rng.uniform(0.01, 0.2, 5).astype("float32")),
+                    ("zero", rng.integers(0, 255, 5).astype("uint8")), ("scale32", np.array(1e-3, "float32"))],
+                   opset=13)
+    feeds = {"x": support.random_input((2, 5, 3), "uint8", 11, 0, 255),
+             "x32": np.array([-2**31, -70000, -1, 0, 123457, 2**31 - 1], "int32")}
+    support.assert_matches_onnxruntime(model, feeds, **EXACT)
+
+
+def test_dequantize_blocked():
+    rng = np.random.default_rng(12)
+    node = helper.make_node("DequantizeLinear", ["x", "scale", "zero"], ["y"], axis=0, block_size=2)
+    model = _model([node], [support.tensor_info("x", "int8", [5, 3])], [support.tensor_info("y", "float32", None)],
+                   [("scale", rng.uniform(0.01, 0.2, (3, 3)).astype("float32")),
+                    ("zero", rng.integers(-9, 9, (3, 3)).astype("int8"))], opset=21)
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((5, 3), "int8", 13, -128, 127)}, **EXACT)
+
+
+# --- DynamicQuantizeLinear ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("low, high", [(-2.0, 2.0), (0.5, 3.0), (-3.0, -0.25)], ids=["mixed", "positive", "negative"])
+def test_dynamic_quantize_linear_is_bit_exact(low, high):
+    node = helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "scale", "zero"])
+    outputs = [support.tensor_info("y", "uint8", None), support.tensor_info("scale", "float32", None),
+               support.tensor_info("zero", "uint8", None)]
+    model = _model([node], [support.tensor_info("x", "float32", ["batch", "seq", 24])], outputs, opset=11)
+    for seed, shape in enumerate([(1, 5, 24), (3, 17, 24)]):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=seed, low=low, high=high)},
+                                           **EXACT)
+
+
+def test_dynamic_quantize_linear_of_zeros_and_of_ties():
+    node = helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "scale", "zero"])
+    outputs = [support.tensor_info("y", "uint8", None), support.tensor_info("scale", "float32", None),
+               support.tensor_info("zero", "uint8", None)]
+    model = _model([node], [support.tensor_info("x", "float32", [8])], outputs, opset=11)
+    support.assert_matches_onnxruntime(model, {"x": np.zeros(8, "float32")}, **EXACT)
+    # range [-1.275, 1.275]: scale 0.01, zero point 127.5 -> 128 (half to even), y on ties
+    ties = np.array([-1.275, 1.275, 0.005, -0.005, 0.015, 0.025, 0.0, 1.0], "float32")
+    support.assert_matches_onnxruntime(model, {"x": ties}, **EXACT)
+
+
+# --- MatMulInteger ------------------------------------------------------------------------------
+
+def _integers(shape, dtype, seed):
+    info = np.iinfo(dtype)
+    return support.random_input(shape, dtype, seed, info.min, info.max)
+
+
+@pytest.mark.parametrize("a_dtype, b_dtype", [("uint8", "int8"), ("uint8", "uint8"), ("int8", "int8")])
+def test_matmul_integer_scalar_zero_points(a_dtype, b_dtype):
+    node = helper.make_node("MatMulInteger", ["A", "B", "a_zero", "b_zero"], ["Y"])
+    inputs = [support.tensor_info("A", a_dtype, ["batch", "seq", 40]), support.tensor_info("a_zero", a_dtype, [])]
+    model = _model([node], inputs, [support.tensor_info("Y", "int32", None)],
+                   [("B", _integers((40, 24), b_dtype, 1)), ("b_zero", np.array(3, b_dtype))], opset=10)
+    for seed, shape in enumerate([(1, 1, 40), (2, 7, 40)]):
+        feeds = {"A": _integers(shape, a_dtype, seed + 2), "a_zero": np.array(100 if a_dtype == "uint8" else -3, a_dtype)}
+        support.assert_matches_onnxruntime(model, feeds, **EXACT)
+
+
+def test_matmul_integer_per_column_b_zero_point_and_no_a_zero_point():
+    node = helper.make_node("MatMulInteger", ["A", "B", "", "b_zero"], ["Y"])
+    model = _model([node], [support.tensor_info("A", "uint8", ["m", 33])], [support.tensor_info("Y", "int32", None)],
+                   [("B", _integers((33, 19), "uint8", 3)), ("b_zero", _integers((19,), "uint8", 4))], opset=10)
+    support.assert_matches_onnxruntime(model, {"A": _integers((6, 33), "uint8", 5)}, **EXACT)
+
+
+def _numpy_matmul_integer(model, feeds):
+    """(A - a_zero [M] per row) @ (B - b_zero), in int32: the ONNX reference evaluator cannot
+    broadcast an M-element zero point against [M, K]."""
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    a = feeds["A"].astype("int32") - inits["a_zero"].astype("int32").reshape(-1, 1)
+    b = feeds["B"].astype("int32") - inits["b_zero"].astype("int32")
+    return [np.matmul(a, b).astype("int32")]
+
+
+def test_matmul_integer_per_row_a_zero_point_and_batched_b():
+    # onnxruntime takes only a scalar A zero point: numpy is the oracle here.
+    node = helper.make_node("MatMulInteger", ["A", "B", "a_zero", "b_zero"], ["Y"])
+    model = _model([node], [support.tensor_info("A", "int8", [4, 10]), support.tensor_info("B", "int8", [2, 10, 3])],
+                   [support.tensor_info("Y", "int32", None)],
+                   [("a_zero", _integers((4,), "int8", 6)), ("b_zero", _integers((2, 1, 3), "int8", 7))], opset=10)
+    feeds = {"A": _integers((4, 10), "int8", 8), "B": _integers((2, 10, 3), "int8", 9)}
+    support.assert_matches_onnxruntime(model, feeds, oracle=_numpy_matmul_integer, **EXACT)
+
+
+# --- ConvInteger --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("group, pads, strides, dilations", [(1, [1, 1, 1, 1], [1, 1], [1, 1]),
+                                                            (2, [0, 1, 2, 0], [2, 1], [1, 2])], ids=str)
+def test_conv_integer(group, pads, strides, dilations):
+    node = helper.make_node("ConvInteger", ["x", "w", "x_zero", "w_zero"], ["y"], group=group, pads=pads,
+                            strides=strides, dilations=dilations)
+    w_zero = np.array(2, "uint8")
+    model = _model([node], [support.tensor_info("x", "uint8", ["n", 4, 7, 9])], [support.tensor_info("y", "int32", None)],
+                   [("w", _integers((6, 4 // group, 3, 3), "uint8", 10)), ("x_zero", np.array(120, "uint8")),
+                    ("w_zero", w_zero)], opset=10)
+    for seed, batch in enumerate([1, 2]):
+        support.assert_matches_onnxruntime(model, {"x": _integers((batch, 4, 7, 9), "uint8", seed)}, **EXACT)
+
+
+def _numpy_conv1d_integer(model, feeds):
+    """1-d ConvInteger with pads [2, 1] and a per-output-channel w zero point, in numpy (the ONNX
+    reference evaluator cannot broadcast a per-channel zero point)."""
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    x = np.pad(feeds["x"].astype("int32") - int(inits["x_zero"]), [(0, 0), (0, 0), (2, 1)])
+    w = inits["w"].astype("int32") - inits["w_zero"].astype("int32")[:, None, None]
+    width = x.shape[2] - w.shape[2] + 1
+    windows = np.stack([x[:, :, t:t + w.shape[2]] for t in range(width)], axis=2)  # n, c, t, k
+    return [np.einsum("nctk,ock->not", windows, w).astype("int32")]
+
+
+def test_conv_integer_per_channel_weight_zero_point_1d():
+    # onnxruntime takes one w zero point: numpy is the oracle here
+    node = helper.make_node("ConvInteger", ["x", "w", "x_zero", "w_zero"], ["y"], pads=[2, 1])
+    model = _model([node], [support.tensor_info("x", "int8", [2, 3, 11])], [support.tensor_info("y", "int32", None)],
+                   [("w", _integers((5, 3, 4), "int8", 11)), ("x_zero", np.array(-4, "int8")),
+                    ("w_zero", _integers((5,), "int8", 12))], opset=10)
+    support.assert_matches_onnxruntime(model, {"x": _integers((2, 3, 11), "int8", 13)}, oracle=_numpy_conv1d_integer,
+                                       **EXACT)
+
+
+# --- refused element types ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("elem_type", [TensorProto.FLOAT8E4M3FN, TensorProto.INT4, TensorProto.UINT16])
+def test_unclaimed_quantized_types_are_refused(elem_type, tmp_path):
+    from convrnn.compiler import compile_model
+
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["y"])
+    zero = helper.make_tensor("zero", elem_type, [], [0])
+    graph = helper.make_graph([node], "q", [support.tensor_info("x", "float32", [4])],
+                              [helper.make_tensor_value_info("y", elem_type, None)],
+                              [helper.make_tensor("scale", TensorProto.FLOAT, [], [1.0]), zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=support.IR_VERSION)
+    with pytest.raises(UnsupportedError, match="QuantizeLinear node .* element type"):
+        compile_model(model, tmp_path / "out")
