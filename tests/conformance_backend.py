@@ -33,7 +33,7 @@ SUPPORTED_OPS = (
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
     "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
-    "Xor", "Mod",
+    "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
 )
 
 # (op type) -> input positions bound as constants: weights, and inputs that fix output shapes.
@@ -42,6 +42,7 @@ CONSTANT_INPUTS = {
     "Clip": (1, 2), "Reshape": (1,), "Expand": (1,), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3),
     "Resize": (1, 2, 3), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "Dropout": (1, 2),
+    "Tile": (1,), "OneHot": (1,),
     # W, R, B (and LSTM's P); sequence_lens and the initial states stay run-time inputs.
     "LSTM": (1, 2, 3, 7), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
 }
