@@ -246,3 +246,118 @@ def test_unclaimed_quantized_types_are_refused(elem_type, tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=support.IR_VERSION)
     with pytest.raises(UnsupportedError, match="QuantizeLinear node .* element type"):
         compile_model(model, tmp_path / "out")
+
+
+# --- MatMulIntegerToFloat, DynamicQuantizeMatMul (com.microsoft) --------------------------------
+
+MS = "com.microsoft"
+
+
+@pytest.mark.parametrize("b_dtype", ["int8", "uint8"])
+@pytest.mark.parametrize("per_column", [False, True], ids=["per_tensor", "per_column"])
+def test_matmul_integer_to_float(b_dtype, per_column):
+    rng = np.random.default_rng(20)
+    n = 24
+    b_scale = rng.uniform(0.001, 0.01, n if per_column else ()).astype("float32")
+    b_zero = (rng.integers(0, 9, n) if per_column else np.array(4)).astype(b_dtype)
+    node = helper.make_node("MatMulIntegerToFloat", ["A", "B", "a_scale", "b_scale", "a_zero", "b_zero", "bias"],
+                            ["Y"], domain=MS)
+    model = _model([node], [support.tensor_info("A", "uint8", ["batch", 5, 32])],
+                   [support.tensor_info("Y", "float32", None)],
+                   [("B", _integers((32, n), b_dtype, 21)), ("a_scale", np.array(0.02, "float32")),
+                    ("b_scale", b_scale), ("a_zero", np.array(120, "uint8")), ("b_zero", b_zero),
+                    ("bias", rng.standard_normal(n).astype("float32"))], domains=[MS])
+    support.assert_matches_onnxruntime(model, {"A": _integers((3, 5, 32), "uint8", 22)}, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_dynamic_quantize_matmul(with_bias):
+    rng = np.random.default_rng(23)
+    names = ["A", "B", "b_scale", "b_zero"] + (["bias"] if with_bias else [])
+    inits = [("B", _integers((48, 16), "int8", 24)), ("b_scale", np.array(0.004, "float32")),
+             ("b_zero", np.array(0, "int8"))] + ([("bias", rng.standard_normal(16).astype("float32"))] if with_bias else [])
+    node = helper.make_node("DynamicQuantizeMatMul", names, ["Y"], domain=MS)
+    model = _model([node], [support.tensor_info("A", "float32", ["rows", 48])], [support.tensor_info("Y", "float32", None)],
+                   inits, domains=[MS])
+    for seed, rows in enumerate([1, 9]):
+        support.assert_matches_onnxruntime(model, {"A": support.random_input((rows, 48), seed=seed)}, rtol=1e-6,
+                                           atol=1e-6)
+
+
+# --- DynamicQuantizeLSTM (com.microsoft) --------------------------------------------------------
+
+def _quantized(weights, dtype, per_column, rng):
+    """(quantized weights, scale, zero point) per direction (or per column) of float weights [D, K, 4H]."""
+    axis_shape = weights.shape[:1] + ((weights.shape[2],) if per_column else ())
+    if dtype == "int8":
+        scale = (np.abs(weights).max(axis=1 if per_column else (1, 2)) / 127).astype("float32")
+        zero = np.zeros(axis_shape, "int8")
+        expand = scale[:, None, :] if per_column else scale[:, None, None]
+        q = np.clip(np.round(weights / expand), -127, 127).astype("int8")
+    else:
+        scale = np.full(axis_shape, (weights.max() - weights.min()) / 255, "float32")
+        zero = np.full(axis_shape, 128, "uint8")
+        expand = scale[:, None, :] if per_column else scale[:, None, None]
+        q = np.clip(np.round(weights / expand) + 128, 0, 255).astype("uint8")
+    return q, scale, zero
+
+
+def dq_lstm_case(hidden, inputs, direction, seq, batch, dtype="int8", per_column=False, lens=None, states=True,
+                 peepholes=False, outputs=("Y", "Y_h", "Y_c"), symbolic=False, seed=30, input_forget=0):
+    rng = np.random.default_rng(seed)
+    directions = 2 if direction == "bidirectional" else 1
+    w, w_scale, w_zero = _quantized(rng.uniform(-0.4, 0.4, (directions, inputs, 4 * hidden)), dtype, per_column, rng)
+    r, r_scale, r_zero = _quantized(rng.uniform(-0.4, 0.4, (directions, hidden, 4 * hidden)), dtype, per_column, rng)
+    inits = [("W", w), ("R", r), ("B", rng.uniform(-0.5, 0.5, (directions, 8 * hidden)).astype("float32")),
+             ("W_scale", w_scale), ("W_zero", w_zero), ("R_scale", r_scale), ("R_zero", r_zero)]
+    seq_dim, batch_dim = ("seq", "batch") if symbolic else (seq, batch)
+    graph_inputs = [support.tensor_info("X", "float32", [seq_dim, batch_dim, inputs])]
+    feeds = {"X": support.random_input((seq, batch, inputs), seed=seed + 1)}
+    names = ["X", "W", "R", "B", "", "", "", "", "W_scale", "W_zero", "R_scale", "R_zero"]
+    if lens is not None:
+        names[4] = "lens"
+        graph_inputs.append(support.tensor_info("lens", "int32", [batch_dim]))
+        feeds["lens"] = np.array(lens, "int32")
+    if states:
+        for index, name in ((5, "h0"), (6, "c0")):
+            names[index] = name
+            graph_inputs.append(support.tensor_info(name, "float32", [directions, batch_dim, hidden]))
+            feeds[name] = support.random_input((directions, batch, hidden), seed=seed + index, low=-0.5, high=0.5)
+    if peepholes:
+        names[7] = "P"
+        inits.append(("P", rng.uniform(-0.5, 0.5, (directions, 3 * hidden)).astype("float32")))
+    node = helper.make_node("DynamicQuantizeLSTM", names, [o if o in outputs else "" for o in ("Y", "Y_h", "Y_c")],
+                            domain=MS, hidden_size=hidden, direction=direction, input_forget=input_forget)
+    model = _model([node], graph_inputs, [support.tensor_info(o, "float32", None) for o in outputs], inits,
+                   domains=[MS])
+    return model, feeds
+
+
+def assert_lstm_matches(model, feeds):
+    """Each output within 1e-4 of its largest magnitude of onnxruntime's."""
+    expected = support.run_onnxruntime(model, feeds)
+    actual = support.run_convrnn(model, feeds)
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        assert got.shape == want.shape and got.dtype == want.dtype, f"output {index}: {got.shape} vs {want.shape}"
+        worst = float(np.abs(got - want).max()) / max(float(np.abs(want).max()), 1e-30)
+        assert worst <= 1e-4, f"output {index}: error {worst:.2e} of its max magnitude"
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("dtype", ["int8", "uint8"])
+def test_dynamic_quantize_lstm_directions(direction, dtype):
+    assert_lstm_matches(*dq_lstm_case(16, 12, direction, seq=6, batch=3, dtype=dtype))
+
+
+def test_dynamic_quantize_lstm_per_column_scales_peepholes_no_states():
+    assert_lstm_matches(*dq_lstm_case(24, 10, "bidirectional", seq=5, batch=2, per_column=True, states=False,
+                                      peepholes=True))
+
+
+def test_dynamic_quantize_lstm_sequence_lens_and_symbolic_dims():
+    model, feeds = dq_lstm_case(8, 6, "bidirectional", seq=7, batch=4, lens=[6, 3, 0, 5], symbolic=True)
+    assert_lstm_matches(model, feeds)
+
+
+def test_dynamic_quantize_lstm_only_final_states_and_input_forget():
+    assert_lstm_matches(*dq_lstm_case(12, 9, "forward", seq=8, batch=2, outputs=("Y_h", "Y_c"), input_forget=1))
