@@ -3,8 +3,8 @@
 The leaf module of the project: it imports nothing from convrnn and nothing from TVM.
 A dimension is an ``int`` or a symbolic name such as ``"batch"``; two symbolic dims with
 the same name are equal. A name may also be a formula over other names, such as
-``"(frames - 1) // 2 + 1"`` (a time axis halved by a pool, see `window_dim`): the runtime
-computes it from the input dims (runtime/dims.py). Values are compared by identity, never by name.
+``"(frames - 1) // 2 + 1"`` (a time axis halved by a pool; compiler/symbolic_dims.py does the
+arithmetic): the runtime computes it from the input dims (runtime/dims.py). Values are compared by identity, never by name.
 """
 from __future__ import annotations
 
@@ -17,17 +17,6 @@ import numpy as np
 Dim = Union[int, str]
 
 SUPPORTED_DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
-
-
-def window_dim(size: str, offset: int, stride: int) -> str:
-    """The symbolic dim ``(size + offset) // stride + 1`` in its canonical text (the same
-    window over the same dim gives the same name, so the results compare equal)."""
-    base = size if size.isidentifier() else f"({size})"
-    if stride == 1:
-        shift = offset + 1
-        return size if shift == 0 else f"{base} {'+' if shift > 0 else '-'} {abs(shift)}"
-    inner = base if offset == 0 else f"({base} {'+' if offset > 0 else '-'} {abs(offset)})"
-    return f"{inner} // {stride} + 1"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from convrnn.compiler import symbolic_dims
 from convrnn.compiler.errors import ModelError, UnsupportedError
 from convrnn.compiler.ir import Dim, Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.registry import get_op
@@ -27,6 +28,10 @@ class GraphBuilder:
         # Small integer vectors whose elements are known, some of them symbolic dims
         # (what Shape -> Gather -> Concat chains compute); keyed by id(Value).
         self.shape_vectors: dict[int, list[Dim]] = {}
+        self.inputs: list[Value] = []  # the graph inputs, whose dims a refinement may fix
+        # Symbolic dims that the model fixes (a weight's size, a broadcast with a constant):
+        # name -> the dim it stands for, applied to every value so far and to every node after.
+        self.refined: dict[str, Dim] = {}
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
         array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
@@ -59,8 +64,14 @@ class GraphBuilder:
                 raise UnsupportedError(
                     f"node {node_name!r} ({op}) uses {value.name!r}, a shape computed from symbolic dims, "
                     f"as data; fix those dims with input_shapes")
+        attrs = self._refine_attrs(attrs)
         try:
-            types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
+            with symbolic_dims.collecting_equalities() as equalities:
+                types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
+            if equalities:
+                self.refine(equalities)
+                attrs = self._refine_attrs(attrs)
+                types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise ModelError(f"node {node_name!r} ({op}): {exc}") from None
         outputs = [Value(self.names(hints[i] if i < len(hints) and hints[i] else f"{op.lower()}"), t)
@@ -68,9 +79,53 @@ class GraphBuilder:
         self.nodes.append(Node(op, tuple(inputs), tuple(outputs), dict(attrs), name=node_name))
         return outputs
 
+    def refine(self, equalities: list[tuple[Dim, Dim]]) -> None:
+        """Make each pair of dims equal by binding symbolic names (symbolic_dims.solve), then
+        rewrite every value, shape vector and node attribute built so far with the bindings."""
+        bindings = dict(self.refined)
+        for a, b in equalities:
+            a, b = symbolic_dims.substitute(a, bindings), symbolic_dims.substitute(b, bindings)
+            if a == b:
+                continue
+            new = symbolic_dims.solve(a, b)
+            bindings = {name: symbolic_dims.substitute(dim, new) for name, dim in bindings.items()}
+            bindings.update(new)
+        self.refined = bindings
+        values = list(self.inputs) + [v for node in self.nodes for v in node.outputs]
+        for value in values:
+            value.type = TensorType(self._refine_dims(value.type.shape), value.type.dtype)
+        for key, vector in self.shape_vectors.items():
+            self.shape_vectors[key] = self._refine_dims(vector)
+        for node in self.nodes:
+            node.attrs = self._refine_attrs(node.attrs)
+
+    def _refine_dims(self, dims) -> list[Dim]:
+        return [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
+
+    def _refine_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Attributes holding dims (a Reshape's target, a Slice's sizes) with the refined dims."""
+        if not self.refined:
+            return attrs
+        return {key: self._refine_attr(value) for key, value in attrs.items()}
+
+    def _refine_attr(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
+            refined = [symbolic_dims.substitute(v, self.refined) if isinstance(v, str) and _is_dim(v) else v
+                       for v in value]
+            return type(value)(refined)
+        return value
+
     def graph(self, inputs: list[Value], outputs: list[Value]) -> Graph:
         return Graph(inputs=inputs, outputs=outputs, nodes=self.nodes,
                      constants=self.constants, constant_values=self.constant_values)
+
+
+def _is_dim(text: str) -> bool:
+    try:
+        symbolic_dims.names_in(text)
+        return True
+    except (SyntaxError, ValueError):
+        return False
 
 
 class NodeContext:

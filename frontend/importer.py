@@ -182,6 +182,7 @@ class _Importer:
             value = Value(self.builder.names(info.name), _value_info_type(info, input_shapes.pop(info.name, None)))
             self.define(info.name, value)
             inputs.append(value)
+            self.builder.inputs.append(value)
         if input_shapes:
             raise ModelError(f"input_shapes names {', '.join(sorted(input_shapes))}, which the model "
                              f"does not have (its inputs: {', '.join(v.name for v in inputs)})")

@@ -1,6 +1,6 @@
 """Symbolic dims at run time: plain names are bound from the inputs' shapes; derived ones
 (formulas such as "(frames - 1) // 2 + 1", written by the compiler's `window_dim`) are
-computed from them. Formulas are parsed, never eval'd: names, integers, + - * // only.
+computed from them. Formulas are parsed, never eval'd: names, integers, + - * // and unary - only.
 """
 from __future__ import annotations
 
@@ -33,10 +33,13 @@ def _compile(node: ast.AST, text: str) -> Formula:
         return lambda dims: dims[node.id]
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return lambda dims: node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _compile(node.operand, text)
+        return lambda dims: -operand(dims)
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         apply, left, right = _OPERATORS[type(node.op)], _compile(node.left, text), _compile(node.right, text)
         return lambda dims: apply(left(dims), right(dims))
-    raise ValueError(f"{text!r} is not a dim formula (names, integers, + - * // only)")
+    raise ValueError(f"{text!r} is not a dim formula (names, integers, + - * // and unary - only)")
 
 
 def names_in(dim: str) -> set[str]:

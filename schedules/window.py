@@ -1,33 +1,33 @@
 """Sliding-window arithmetic shared by Conv, ConvTranspose and the pools (no TVM).
 
 Pads are in ONNX order: all begins, then all ends (``[h_begin, w_begin, h_end, w_end]``).
-Spatial dims are static, except that Conv and the window pools accept a symbolic (named)
-LAST spatial dim (the time axis of speech/text models). A window that keeps its length there
-(stride 1, pads_begin + pads_end == dilation * (kernel - 1)) keeps the name; any other
-gives a derived dim, the formula `window_dim` writes (floor mode only: ceil mode's rule for
-the last window is not a formula of that form).
+Conv and the window pools accept symbolic spatial dims on every axis (real models declare
+them all symbolic); other window ops take static spatial dims. A window over a symbolic dim
+gives the formula `window_dim` writes, which is the dim itself where the window keeps the
+length (stride 1, pads_begin + pads_end == dilation * (kernel - 1)) (floor mode only: ceil
+mode's rule for the last window is not a formula of that form).
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from convrnn.compiler.ir import Dim, window_dim
+from convrnn.compiler.ir import Dim
+from convrnn.compiler.symbolic_dims import window_dim
 
 
-# Ops whose last spatial dim may be symbolic (see the module docstring).
-SYMBOLIC_LAST_OPS = ("Conv", "MaxPool", "AveragePool")
+# Ops whose spatial dims may be symbolic (see the module docstring).
+SYMBOLIC_SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "ConvBlocked", "MaxPoolBlocked", "AveragePoolBlocked")
 
 
-def static_spatial(shape: Sequence[Dim], what: str, symbolic_last: Optional[bool] = None) -> list[Dim]:
-    """The spatial dims (axes 2..) of an NC... shape: all ints, except the last one may be a
-    name when `symbolic_last` (default: `what` is one of SYMBOLIC_LAST_OPS)."""
-    if symbolic_last is None:
-        symbolic_last = what in SYMBOLIC_LAST_OPS
+def static_spatial(shape: Sequence[Dim], what: str, symbolic: Optional[bool] = None) -> list[Dim]:
+    """The spatial dims (axes 2..) of an NC... shape: ints, or also symbolic dims when
+    `symbolic` (default: `what` is one of SYMBOLIC_SPATIAL_OPS)."""
+    if symbolic is None:
+        symbolic = what in SYMBOLIC_SPATIAL_OPS
     spatial = list(shape[2:])
-    for axis, dim in enumerate(spatial):
-        if isinstance(dim, str) and not (symbolic_last and axis == len(spatial) - 1):
-            allowed = "batch and the last spatial dim" if symbolic_last else "only batch"
-            raise ValueError(f"{what}: symbolic spatial dim {dim!r} is not supported ({allowed} may be symbolic)")
+    for dim in spatial:
+        if isinstance(dim, str) and not symbolic:
+            raise ValueError(f"{what}: symbolic spatial dim {dim!r} is not supported (only batch may be symbolic)")
     return spatial
 
 

@@ -9,6 +9,11 @@ MIN_MULTIPLY_ADDS per image. Measured here (untuned, one layer each): ResNet-18'
 the transforms' cost grows with C + K, the saved multiplies with C x K. Smaller outputs than
 8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
+The transformed input of one image (alpha² x tiles x C floats) is materialized whole: above
+MAX_TRANSFORM_ELEMENTS it streams through memory instead of the caches, and, its offsets
+spanning the batch too, overflows TVM 0.27's 32-bit index arithmetic at a symbolic batch (a
+900x161 spectrogram of 128 channels: 75M elements per image); such layers stay direct.
+
 Tile 2, F(2x2, 3x3), rounds like the direct conv (schedules/winograd.py); the weight is
 transformed once, here, in float64.
 """
@@ -21,6 +26,7 @@ from convrnn.schedules.winograd import CHANNEL_BLOCK, transform_weight
 TILE = 2
 MIN_OUTPUT_POSITIONS = 8 * 8
 MIN_MULTIPLY_ADDS = 50_000_000
+MAX_TRANSFORM_ELEMENTS = 1 << 24
 
 
 def _eligible(node: Node, weight) -> bool:
@@ -33,6 +39,9 @@ def _eligible(node: Node, weight) -> bool:
     if not all(isinstance(d, int) for d in (*x.shape[1:], *out.shape[1:])) or x.dtype != "float32":
         return False
     positions = out.shape[2] * out.shape[3]
+    tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
+    if (TILE + 2) ** 2 * tiles * x.shape[1] > MAX_TRANSFORM_ELEMENTS:
+        return False
     return (x.shape[1] % CHANNEL_BLOCK == 0 and out.shape[1] % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
             and positions * out.shape[1] * x.shape[1] * 9 >= MIN_MULTIPLY_ADDS)
 

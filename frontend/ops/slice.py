@@ -3,17 +3,18 @@
 ONNX clamps out-of-range starts and ends (INT64_MAX means "to the end"); the IR op gets
 in-range starts and exact output sizes for every axis.
 
-A symbolic axis (length N unknown until run time) can be sliced only where the output length
-is an int or N itself, since IR dims are ints or names:
-  * the whole axis, forwards (start 0, end "past the end", step 1) or reversed (start -1,
-    end "before the beginning", step -1): length N;
+A symbolic axis (length N unknown until run time) is sliced where the output length is a
+formula of N (compiler/symbolic_dims.py):
   * a window whose start and end both count from the same side of the axis, e.g. start -k,
-    end INT64_MAX (the last k steps), or start a >= 0, end a + k: a fixed length.
-A fixed window is exact when N is at least as long as the window reaches (the converter
-assumes so: the IR has no expression for ONNX's shorter, clamped result); on a shorter axis
-the kernel clamps its reads into the axis, so it never reads out of bounds, but the result
-is then not ONNX's. The IR start of a window counted from the end is negative: N + start.
+    end INT64_MAX (the last k steps), or start a >= 0, end a + k: a fixed length;
+  * from index a to N + e (e <= 0; INT64_MAX is the end), forwards: (N + e - a) / step steps
+    rounded up; or backwards from N + s to e: the whole axis is one such case.
+A slice is exact when N is at least as long as its bounds reach (the converter assumes so:
+the formula has no term for ONNX's shorter, clamped result); on a shorter axis the kernel
+clamps its reads into the axis, so it never reads out of bounds, but the result is then
+not ONNX's. The IR start of a window counted from the end is negative: N + start.
 """
+from convrnn.compiler import symbolic_dims
 from convrnn.frontend.registry import converter
 
 # Bounds at least this large stand for "past either end" (exporters write INT32/INT64 MAX/MIN).
@@ -52,13 +53,13 @@ def _symbolic_range(ctx, dim, axis, start, end, step):
         if count == 0:
             raise ctx.unsupported(f"empty slice of symbolic dim {dim!r} (axis {axis})")
         return s_off, count
-    if step == 1 and (s_end, s_off, e_end, e_off) == (False, 0, True, 0):
-        return 0, dim  # the whole axis
-    if step == -1 and (s_end, s_off, e_end, e_off) == (True, -1, False, -1):
-        return -1, dim  # the whole axis, reversed
+    if step > 0 and not s_end and s_off >= 0 and e_off <= 0:  # from index a to N + e: N + e - a
+        return s_off, symbolic_dims.ceildiv(symbolic_dims.add(dim, e_off - s_off), step)
+    if step < 0 and s_end and s_off <= -1 and e_off >= -1:  # from N + s down to e
+        return s_off, symbolic_dims.ceildiv(symbolic_dims.add(dim, s_off - e_off), -step)
     raise ctx.unsupported(
         f"slicing symbolic dim {dim!r} (axis {axis}) with start {start}, end {end}, step {step}: "
-        f"the output length depends on {dim!r} other than as the whole axis; fix it with input_shapes")
+        f"the output length is not a formula of {dim!r}; fix it with input_shapes")
 
 
 def _slice(ctx, starts, ends, axes, steps):

@@ -37,10 +37,10 @@ def broadcast_compute(tensors, fn, name: str, shape=None):
 def te_shape(shape, tensors):
     """An IR shape as TE dims: symbols reuse the inputs' shape variables of the same name, and
     a symbol no input has becomes a new variable (bound from the output buffer at call time)."""
-    from convrnn.compiler.tvm_adapter import te
+    from convrnn.compiler import tvm_adapter as tvm_
 
     known = {d.name: d for t in tensors for d in t.shape if hasattr(d, "name")}
     for d in shape:
         if isinstance(d, str) and d not in known:
-            known[d] = te.var(d, dtype="int32")
+            known[d] = tvm_.size_var(d)
     return [d if isinstance(d, int) else known[d] for d in shape]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import equate, total
 from convrnn.schedules.registry import OpDef, register
 
 
@@ -12,17 +13,14 @@ class Concat(OpDef):
     def infer(self, inputs, attrs):
         axis = attrs["axis"]
         first = inputs[0]
-        total = 0
+        shape = list(first.shape)
         for x in inputs:
             if x.dtype != first.dtype or x.rank != first.rank:
                 raise ValueError(f"cannot concatenate {x} with {first}")
-            if any(a != b for i, (a, b) in enumerate(zip(x.shape, first.shape)) if i != axis):
-                raise ValueError(f"shapes {first.shape} and {x.shape} differ off axis {axis}")
-            if isinstance(x.shape[axis], str):
-                raise ValueError(f"cannot concatenate along symbolic dim {x.shape[axis]!r}")
-            total += x.shape[axis]
-        shape = list(first.shape)
-        shape[axis] = total
+            for i, dim in enumerate(x.shape):
+                if i != axis:
+                    shape[i] = equate(shape[i], dim, f"shapes {first.shape} and {x.shape} off axis {axis}")
+        shape[axis] = total([x.shape[axis] for x in inputs])
         return [TensorType(tuple(shape), first.dtype)]
 
     def compute(self, inputs, attrs, outputs):

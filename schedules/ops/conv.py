@@ -8,6 +8,7 @@ see schedules/epilogue.py; set by the fuse_epilogue pass).
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import equate
 from convrnn.schedules.epilogue import check_epilogue
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.window import check_window_attrs, spatial_extents, static_spatial, window_output_dim
@@ -18,9 +19,9 @@ def weight_out_channels(w: TensorType, block: int) -> int:
 
 
 def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: int, in_per_group: int,
-                        negative_pads: bool = False, symbolic_last: bool = False) -> list:
-    """Checks shared with ConvTranspose; returns the spatial dims of X (static, except the
-    last may be a name when `symbolic_last`)."""
+                        negative_pads: bool = False, symbolic: bool = False) -> list:
+    """Checks shared with ConvTranspose; returns the spatial dims of X (static, or also
+    symbolic when `symbolic`)."""
     rank = len(attrs["kernel_shape"])
     if rank not in (1, 2):
         raise ValueError(f"{rank}-d convolution is not supported (1-d and 2-d are)")
@@ -29,13 +30,14 @@ def check_conv_operands(x: TensorType, w: TensorType, b, attrs, out_channels: in
     check_window_attrs(rank, attrs["kernel_shape"], attrs["strides"], attrs["pads"], attrs["dilations"],
                        negative_pads)
     group = attrs["group"]
-    if group < 1 or x.shape[1] != in_per_group * group or out_channels % group:
+    channels = equate(x.shape[1], in_per_group * group, "input channels") if group >= 1 else x.shape[1]
+    if group < 1 or channels != in_per_group * group or out_channels % group:
         raise ValueError(f"input channels {x.shape[1]}, weight {w.shape} and group {group} are inconsistent")
     if len({x.dtype, w.dtype} | ({b.dtype} if b is not None else set())) != 1:
         raise ValueError("X, W and B must have one dtype")
     if b is not None and tuple(b.shape) != (out_channels,):
         raise ValueError(f"bias of shape {b.shape} for {out_channels} output channels")
-    return static_spatial(x.shape, "Conv", symbolic_last=symbolic_last)
+    return static_spatial(x.shape, "Conv", symbolic=symbolic)
 
 
 @register
@@ -48,10 +50,11 @@ class Conv(OpDef):
         block = attrs.get("weight_block", 0)
         out_channels = weight_out_channels(w, block)
         kernel = list(attrs["kernel_shape"])
-        expected = (w.shape[0], x.shape[1] // max(attrs["group"], 1), *kernel) + ((block,) if block else ())
+        channels = x.shape[1] if isinstance(x.shape[1], int) else w.shape[1] * max(attrs["group"], 1)
+        expected = (w.shape[0], channels // max(attrs["group"], 1), *kernel) + ((block,) if block else ())
         if tuple(w.shape) != expected:
             raise ValueError(f"weight shape {w.shape} does not match kernel {kernel} (expected {expected})")
-        sizes = check_conv_operands(x, w, b, attrs, out_channels, w.shape[1], symbolic_last=True)
+        sizes = check_conv_operands(x, w, b, attrs, out_channels, w.shape[1], symbolic=True)
         rank = len(kernel)
         pads = attrs["pads"]
         spatial = [window_output_dim(size, k, s, pads[i], pads[i + rank], d)

@@ -66,7 +66,7 @@ class ConvBlocked(OpDef):
         if b is not None and (tuple(b.shape) != (padded_channels,) or b.dtype != x.dtype):
             raise ValueError(f"bias {b} for {padded_channels} (padded) output channels")
         check_window_attrs(rank, attrs["kernel_shape"], attrs["strides"], attrs["pads"], attrs["dilations"])
-        sizes = static_spatial(x.shape[:2 + rank], self.name, symbolic_last=True)
+        sizes = static_spatial(x.shape[:2 + rank], self.name, symbolic=True)
         pads = attrs["pads"]
         spatial = [window_output_dim(size, k, s, pads[i], pads[i + rank], d) for i, (size, k, s, d) in
                    enumerate(zip(sizes, attrs["kernel_shape"], attrs["strides"], attrs["dilations"]))]

@@ -8,6 +8,7 @@ fuse_epilogue pass) whose extra inputs follow their own (MatMul's 2, Gemm's 3, C
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import equate
 from convrnn.schedules.epilogue import apply_epilogue, check_epilogue
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.shapes import broadcast_shapes
@@ -20,8 +21,7 @@ def _check_dtypes(*types):
 
 
 def _check_inner(k_a, k_b):
-    if k_a != k_b:
-        raise ValueError(f"inner dims {k_a} and {k_b} differ")
+    equate(k_a, k_b, "inner dims")
 
 
 class _Dense(OpDef):

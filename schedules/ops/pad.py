@@ -6,6 +6,7 @@ Modes: constant (negative pads crop), reflect (mirror without repeating the edge
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import add
 from convrnn.schedules.registry import OpDef, register
 
 MODES = ("constant", "reflect", "edge", "wrap")
@@ -26,9 +27,7 @@ class Pad(OpDef):
         for axis, dim in enumerate(x.shape):
             begin, end = pads[axis], pads[axis + x.rank]
             if isinstance(dim, str):
-                if begin or end:
-                    raise ValueError(f"cannot pad symbolic dim {dim!r}")
-                shape.append(dim)
+                shape.append(add(dim, begin + end))
                 continue
             if mode != "constant" and (min(begin, end) < 0 or (mode == "reflect" and max(begin, end) >= dim)):
                 raise ValueError(f"{mode} pads ({begin}, {end}) do not fit dim {dim}")

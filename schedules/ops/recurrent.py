@@ -20,6 +20,7 @@ override sets them (else a tuner's "knobs" or the target's defaults do).
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import equate
 from convrnn.schedules.registry import OpDef, register
 
 CELL_INPUTS = {
@@ -46,7 +47,8 @@ class RecurrentProjection(OpDef):
     def infer(self, inputs, attrs):
         x, w, bias = inputs
         tiles, width, column_tile = w.shape
-        if x.rank != 3 or x.shape[2] != width or column_tile != attrs["column_tile"]:
+        fits = x.rank == 3 and equate(x.shape[2], width, "the projection's input size") == width
+        if not fits or column_tile != attrs["column_tile"]:
             raise ValueError(f"projection of {x} by packed weights {w} does not fit")
         if bias.shape != (tiles * column_tile,):
             raise ValueError(f"projection bias {bias} does not match {tiles * column_tile} columns")

@@ -2,46 +2,32 @@
 
 Flatten, Reshape, Squeeze and Unsqueeze all become this op with a fully resolved target
 shape. The helpers below resolve ONNX's 0 / -1 entries over symbolic dims, where the
-element count is a product of an integer and symbol names.
+element count is a formula over symbolic dims (compiler/symbolic_dims.py).
 """
 from __future__ import annotations
 
-from collections import Counter
 from typing import Sequence
 
+from convrnn.compiler import symbolic_dims
 from convrnn.compiler.ir import Dim, TensorType
 from convrnn.schedules.registry import OpDef, register
 
 
-def _product(dims: Sequence[Dim]) -> tuple[int, Counter]:
-    """The element count of dims as (integer factor, multiset of symbols)."""
-    factor, symbols = 1, Counter()
-    for d in dims:
-        if isinstance(d, str):
-            symbols[d] += 1
-        else:
-            factor *= d
-    return factor, symbols
-
-
 def product_dim(dims: Sequence[Dim]) -> Dim:
-    """The product of dims as one dim; ValueError when it is not an int or a lone symbol."""
-    factor, symbols = _product(dims)
-    if not symbols:
-        return factor
-    if factor == 1 and sum(symbols.values()) == 1:
-        return next(iter(symbols))
-    raise ValueError(f"the product of {list(dims)} is not expressible as one dim")
+    """The product of dims as one dim (a formula over symbolic dims)."""
+    return symbolic_dims.product(dims)
 
 
 def _quotient(numerator: Sequence[Dim], denominator: Sequence[Dim]) -> Dim:
-    num_factor, num_symbols = _product(numerator)
-    den_factor, den_symbols = _product(denominator)
-    left = num_symbols - den_symbols
-    if den_factor == 0 or num_factor % den_factor or den_symbols - num_symbols:
+    numerator, denominator = list(numerator), list(denominator)
+    for dim in list(denominator):  # equal dims cancel, whatever their formulas
+        if isinstance(dim, str) and dim in numerator:
+            numerator.remove(dim)
+            denominator.remove(dim)
+    quotient = symbolic_dims.exact_quotient(product_dim(numerator), product_dim(denominator))
+    if quotient is None:
         raise ValueError(f"cannot infer -1: {list(numerator)} elements do not split by {list(denominator)}")
-    factor = num_factor // den_factor
-    return product_dim([factor] + list(left.elements()))
+    return quotient
 
 
 def resolve_reshape(shape: Sequence[Dim], target: Sequence[Dim], allowzero: bool = False) -> tuple[Dim, ...]:
@@ -71,6 +57,6 @@ class Reshape(OpDef):
     def infer(self, inputs, attrs):
         x = inputs[0]
         shape = tuple(attrs["shape"])
-        if _product(shape) != _product(x.shape):
-            raise ValueError(f"cannot reshape {list(x.shape)} to {list(shape)}")
+        symbolic_dims.equate(product_dim(shape), product_dim(x.shape),
+                             f"cannot reshape {list(x.shape)} to {list(shape)}: element counts")
         return [TensorType(shape, x.dtype)]

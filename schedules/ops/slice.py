@@ -10,6 +10,7 @@ than the window assumed never reads out of bounds.
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import names_in
 from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.registry import OpDef, register
 
@@ -24,8 +25,8 @@ class Slice(OpDef):
         if len(sizes) != x.rank or len(attrs["starts"]) != x.rank or len(attrs["steps"]) != x.rank:
             raise ValueError(f"slice of rank {len(sizes)} for input {x}")
         for axis, (dim, size, start) in enumerate(zip(x.shape, sizes, attrs["starts"])):
-            if isinstance(size, str) and size != dim:
-                raise ValueError(f"axis {axis}: output dim {size!r} is not the input's {dim!r}")
+            if isinstance(size, str) and not names_in(size) <= names_in(dim):
+                raise ValueError(f"axis {axis}: output dim {size!r} is not a formula of the input's {dim!r}")
             if isinstance(dim, int) and not 0 <= start < dim:
                 raise ValueError(f"axis {axis}: start {start} outside the axis of length {dim}")
         return [TensorType(sizes, x.dtype)]
@@ -43,7 +44,7 @@ class Slice(OpDef):
                 return start + k * step
             if start < 0:
                 start = extent + start
-            if isinstance(sizes[axis], str):  # the whole (symbolic) axis: always in range
+            if getattr(extent, "name", None) == sizes[axis]:  # the whole (symbolic) axis: always in range
                 return start + k * step
             return tirx.min(tirx.max(start + k * step, 0), extent - 1)
 

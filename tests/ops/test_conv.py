@@ -76,13 +76,18 @@ def test_conv_rejects_inconsistent_weight():
         support.compile_cached(model)
 
 
-def test_conv_rejects_symbolic_spatial_dims():
-    from convrnn.compiler.errors import ConvrnnError
-
-    model, _ = conv_case((1, 4, 6, 6), (8, 4, 3, 3))
-    model.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "H"
-    with pytest.raises(ConvrnnError, match="symbolic spatial dim"):
-        support.compile_cached(model)
+@pytest.mark.parametrize("attrs", [{"pads": [1, 1, 1, 1]}, {"strides": [2, 2], "pads": [1, 0, 1, 0]},
+                                   {"dilations": [2, 1]}], ids=str)
+def test_conv_over_symbolic_height_and_width(attrs):
+    # every axis symbolic, as real models declare them: one artifact for every image size
+    model, _ = conv_case((1, 4, 6, 6), (8, 4, 3, 3), **attrs)
+    for axis, name in ((0, "N"), (1, "C"), (2, "H"), (3, "W")):
+        model.graph.input[0].type.tensor_type.shape.dim[axis].dim_param = name
+    for seed, shape in enumerate([(1, 4, 9, 11), (2, 4, 16, 7), (1, 4, 5, 5)]):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input(shape, seed=seed)})
+    compiled = support.compile_cached(model)
+    assert compiled.inputs[0].shape[1] == 4  # the weight fixes the channels
+    assert all(isinstance(d, str) for d in compiled.outputs[0].shape[2:])
 
 
 def symbolic_time_conv(x_names, w_shape, relu=True, **attrs):

@@ -6,6 +6,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from convrnn.compiler.errors import ModelError, UnsupportedError
+import support
 from support import assert_matches_onnxruntime, make_model, random_input, run_convrnn, tensor_info
 
 INT64_MAX = np.iinfo(np.int64).max
@@ -202,10 +203,20 @@ def test_slice_symbolic_axis(starts, ends, axes, steps):
     _check(model, [{"x": (2, 5, 4)}, {"x": (1, 9, 4)}])
 
 
-@pytest.mark.parametrize("starts,ends,steps", [([1], [INT64_MAX], None), ([-3], [2], None),
-                                               ([-1], [-INT64_MAX], [-2]), ([0], [-1], None)], ids=str)
-def test_slice_symbolic_axis_of_symbolic_length_is_unsupported(starts, ends, steps):
+@pytest.mark.parametrize("starts,ends,steps", [([1], [INT64_MAX], None), ([-1], [-INT64_MAX], [-2]),
+                                               ([0], [-1], None), ([2], [-3], [2]), ([-2], [0], [-3])], ids=str)
+def test_slice_symbolic_axis_to_a_length_formula(starts, ends, steps):
+    # the output length is a formula of seq (seq - 1, (seq + 1) // 2, ...), one artifact for every seq
     inits = [("starts", starts), ("ends", ends), ("axes", [1])] + ([("steps", steps)] if steps else [])
+    node = helper.make_node("Slice", ["x"] + [n for n, _ in inits], ["out"])
+    model = _model([node], [("x", ["batch", "seq", 4])], initializers=inits, opset=13)
+    _check(model, [{"x": (2, 9, 4)}, {"x": (1, 12, 4)}, {"x": (3, 7, 4)}])
+    assert isinstance(support.compile_cached(model).outputs[0].shape[1], str)
+
+
+def test_slice_symbolic_axis_of_symbolic_length_is_unsupported():
+    # from 3 before the end to index 2: the length depends on seq other than as a formula
+    inits = [("starts", [-3]), ("ends", [2]), ("axes", [1])]
     node = helper.make_node("Slice", ["x"] + [n for n, _ in inits], ["out"])
     model = _model([node], [("x", ["batch", "seq", 4])], initializers=inits, opset=13)
     with pytest.raises(UnsupportedError, match=r"symbolic dim 'seq' \(axis 1\)"):

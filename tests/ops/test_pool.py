@@ -120,7 +120,7 @@ def test_pool_halving_the_time_axis_twice_names_the_derived_dims():
              helper.make_node("AveragePool", ["P"], ["Y"], kernel_shape=[1, 3], strides=[1, 2], pads=[0, 1, 0, 1])]
     model = support.make_model(nodes, [support.tensor_info("X", "float32", [1, 2, 4, "T"])],
                                [support.tensor_info("Y", "float32", None)])
-    assert support.compile_cached(model).outputs[0].shape == (1, 2, 2, "(((T - 2) // 2 + 1) - 1) // 2 + 1")
+    assert support.compile_cached(model).outputs[0].shape == (1, 2, 2, "(T // 2 + 1) // 2")
     for length in (2, 9, 16):
         support.assert_matches_onnxruntime(model, {"X": support.random_input((1, 2, 4, length), seed=length)})
 
