@@ -1,13 +1,9 @@
 """An onnx.backend adapter for convrnn, and the selection of ONNX conformance node cases.
 
-convrnn compiles ahead of time with a static memory plan, so the adapter does two things a
-deployed model gets for free:
-- graph inputs that real models carry as initializers (weights, Clip bounds) or that fix an
-  output's shape (Reshape's shape, Slice's starts, ...) are bound as constants with the values
-  given to run(); the model is compiled once per distinct set of such values.
-- a case stamped with an opset above the highest convrnn imports is relabelled to that opset
-  when every node's op has the same inputs, outputs and set attributes there: ONNX bumped
-  those ops after opset 22 only to admit new element types (float8, int4, ...).
+convrnn compiles ahead of time with a static memory plan, so graph inputs that real models
+carry as initializers (weights, Clip bounds) or that fix an output's shape (Reshape's shape,
+Slice's starts, ...) are bound as constants with the values given to run(); the model is
+compiled once per distinct set of such values. Cases run as they are stamped, at their own opset.
 """
 from __future__ import annotations
 
@@ -18,11 +14,9 @@ from typing import Any, Optional
 import numpy as np
 import onnx
 import onnx.backend.base
-import onnx.defs
 from onnx import numpy_helper
 
 import support
-from convrnn.frontend.registry import MAX_OPSET
 
 # The ops convrnn claims, by ONNX op type.
 SUPPORTED_OPS = (
@@ -73,24 +67,6 @@ def cases_in_scope() -> dict[str, str]:
     return {name: op for name, case in all_cases().items() if (op := case_op(case)) is not None}
 
 
-def _relabel_opset(model: onnx.ModelProto) -> onnx.ModelProto:
-    opset = next((e.version for e in model.opset_import if e.domain in ("", "ai.onnx")), MAX_OPSET)
-    if opset <= MAX_OPSET:
-        return model
-    for node in model.graph.node:
-        new, old = onnx.defs.get_schema(node.op_type, opset), onnx.defs.get_schema(node.op_type, MAX_OPSET)
-        same_io = ([(p.name, p.option) for p in new.inputs] == [(p.name, p.option) for p in old.inputs]
-                   and [(p.name, p.option) for p in new.outputs] == [(p.name, p.option) for p in old.outputs])
-        if not same_io or any(a.name not in old.attributes for a in node.attribute):
-            return model  # a real change: leave the opset for convrnn to refuse
-    relabelled = onnx.ModelProto()
-    relabelled.CopyFrom(model)
-    for entry in relabelled.opset_import:
-        if entry.domain in ("", "ai.onnx"):
-            entry.version = MAX_OPSET
-    return relabelled
-
-
 def _constant_positions(model: onnx.ModelProto) -> set[str]:
     inputs = {info.name for info in model.graph.input}
     return {name for node in model.graph.node
@@ -110,7 +86,7 @@ def _bind_constants(model: onnx.ModelProto, values: dict[str, np.ndarray]) -> on
 
 class ConvrnnRep(onnx.backend.base.BackendRep):
     def __init__(self, model: onnx.ModelProto):
-        self.model = _relabel_opset(model)
+        self.model = model
         self.constant_names = _constant_positions(self.model)
 
     def run(self, inputs, **kwargs) -> tuple:

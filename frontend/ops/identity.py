@@ -1,4 +1,5 @@
-"""Identity, and Dropout at inference (its mask output is all ones)."""
+"""Identity, and Dropout at inference (its mask output is all ones: bool from opset 10, the
+input's type before)."""
 import numpy as np
 
 from convrnn.frontend.registry import converter
@@ -18,7 +19,8 @@ def convert_dropout(ctx):
     if len(ctx.node.output) > 1 and ctx.node.output[1]:
         if not x.type.is_static:
             raise ctx.unsupported("Dropout mask output of a tensor with symbolic dims")
-        return [x, ctx.make_constant(np.ones(x.type.shape, dtype=bool), "mask")]
+        mask_type = bool if ctx.opset >= 10 else x.type.dtype
+        return [x, ctx.make_constant(np.ones(x.type.shape, dtype=mask_type), "mask")]
     return [x]
 
 

@@ -1,5 +1,8 @@
-"""Resize (opset 11+): nearest and linear modes, from scales or sizes, with the axes and
-keep_aspect_ratio_policy of opset 18. Cubic, antialiasing and tf_crop_and_resize are unsupported."""
+"""Resize: nearest and linear modes, from scales or sizes, with the axes and
+keep_aspect_ratio_policy of opset 18. Cubic, antialiasing and tf_crop_and_resize are unsupported.
+
+Opset 10 takes (X, scales) only and has no transformation attributes: its coordinates are
+asymmetric and its nearest rounding is onnxruntime's "simple" one (NEAREST_MODES)."""
 import numpy as np
 
 from convrnn.frontend.registry import converter
@@ -11,13 +14,13 @@ def _check(ctx, name, value, allowed):
         raise ctx.unsupported(f"{name} {value!r} (supported: {', '.join(allowed)})")
 
 
-def _scales_and_sizes(ctx, shape):
+def _scales_and_sizes(ctx, shape, scales_index=2):
     """Per-axis scales (as the coordinate transform uses them) and output sizes."""
     rank = len(shape)
     axes = ctx.attr("axes") if ctx.opset >= 18 else None
     axes = list(range(rank)) if axes is None else [a % rank for a in axes]
-    scales_in = ctx.constant(2, "scales")
-    sizes_in = ctx.shape_vector(3, "sizes") if ctx.input(3) is not None else None
+    scales_in = ctx.constant(scales_index, "scales")
+    sizes_in = ctx.shape_vector(3, "sizes") if scales_index == 2 and ctx.input(3) is not None else None
     scales, sizes = [1.0] * rank, list(shape)
     if sizes_in:
         if len(sizes_in) != len(axes):
@@ -52,6 +55,22 @@ def _scales_and_sizes(ctx, shape):
     return scales, sizes
 
 
+@converter("Resize", since=10)
+def convert_resize_10(ctx):
+    x = ctx.required_input(0)
+    mode = ctx.attr("mode", "nearest")
+    _check(ctx, "mode", mode, MODES)
+    scales, sizes = _scales_and_sizes(ctx, x.type.shape, scales_index=1)
+    return _emit(ctx, x, scales, sizes, {"mode": mode, "coordinate_transformation_mode": "asymmetric",
+                                         "nearest_mode": "simple"})
+
+
+def _emit(ctx, x, scales, sizes, attrs):
+    if sizes == list(x.type.shape) and all(s == 1.0 for s in scales):
+        return [x]
+    return ctx.emit("Resize", [x], {"sizes": sizes, "scales": scales, **attrs})
+
+
 @converter("Resize", since=11)
 def convert_resize(ctx):
     x = ctx.required_input(0)
@@ -60,12 +79,9 @@ def convert_resize(ctx):
     nearest_mode = ctx.attr("nearest_mode", "round_prefer_floor")
     _check(ctx, "mode", mode, MODES)
     _check(ctx, "coordinate_transformation_mode", coordinate_mode, COORDINATE_MODES)
-    _check(ctx, "nearest_mode", nearest_mode, NEAREST_MODES)
+    _check(ctx, "nearest_mode", nearest_mode, NEAREST_MODES[:-1])
     scales, sizes = _scales_and_sizes(ctx, x.type.shape)
     if ctx.attr("antialias", 0) and mode == "linear" and any(s < 1 for s in scales):
         raise ctx.unsupported("antialiased downsampling")
-    if sizes == list(x.type.shape) and all(s == 1.0 for s in scales):
-        return [x]
-    attrs = {"sizes": sizes, "scales": scales, "mode": mode,
-             "coordinate_transformation_mode": coordinate_mode, "nearest_mode": nearest_mode}
-    return ctx.emit("Resize", [x], attrs)
+    return _emit(ctx, x, scales, sizes, {"mode": mode, "coordinate_transformation_mode": coordinate_mode,
+                                         "nearest_mode": nearest_mode})

@@ -15,7 +15,8 @@ from convrnn.schedules.registry import OpDef, register
 
 MODES = ("nearest", "linear")
 COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "asymmetric", "align_corners")
-NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+# "simple" is Resize 10's rounding (onnxruntime's): ceil where the axis shrinks, else floor.
+NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple")
 
 
 def _resized_axes(shape, sizes, scales) -> list[int]:
@@ -69,8 +70,10 @@ class Resize(OpDef):
         def clamp(index, n):
             return tirx.max(tirx.min(index, n - 1), 0)
 
-        def nearest(c, n):
-            if nearest_mode == "round_prefer_floor":
+        def nearest(c, n, scale):
+            if nearest_mode == "simple":
+                c = tirx.ceil(c) if scale < 1 else tirx.floor(c)
+            elif nearest_mode == "round_prefer_floor":
                 c = tirx.ceil(c - f32(0.5))
             elif nearest_mode == "round_prefer_ceil":
                 c = tirx.floor(c + f32(0.5))
@@ -84,7 +87,7 @@ class Resize(OpDef):
             if attrs["mode"] == "nearest":
                 index = list(i)
                 for a in axes:
-                    index[a] = nearest(source_coordinate(i[a], a), int(x.shape[a]))
+                    index[a] = nearest(source_coordinate(i[a], a), int(x.shape[a]), scales[a])
                 return x[tuple(index)]
             corners = [(list(i), None)]
             for a in axes:

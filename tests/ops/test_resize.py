@@ -92,3 +92,14 @@ def test_sizes_with_empty_scales_opset_11():
     model = _model([1, 3, 4, 6], opset=11, sizes=[1, 3, 7, 3], mode="linear",
                    coordinate_transformation_mode="asymmetric")
     assert_matches_onnxruntime(model, {"x": random_input((1, 3, 4, 6))})
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+@pytest.mark.parametrize("scales", [[1, 1, 2, 1.5], [1, 1, 0.6, 0.4], [1, 1, 2.5, 0.75]], ids=str)
+def test_opset_10_scales_input(mode, scales):
+    # Resize 10: (X, scales), asymmetric coordinates, nearest rounds up where an axis shrinks.
+    node = helper.make_node("Resize", ["x", "scales"], ["out"], mode=mode)
+    model = make_model([node], [tensor_info("x", "float32", ["batch", 2, 10, 8])], [tensor_info("out", "float32", None)],
+                       [("scales", np.asarray(scales, np.float32))], opset=10)
+    for batch in (1, 2):
+        assert_matches_onnxruntime(model, {"x": random_input((batch, 2, 10, 8), seed=batch)})
