@@ -1,4 +1,4 @@
-"""The `convrnn` command line: compile, tune, run, bench, inspect.
+"""The `convrnn` command line: compile, tune, run, bench, profile, inspect.
 
 A user error (bad model, bad input, bad artifact, bad flag) prints one line on stderr and
 exits 2; no traceback.
@@ -131,8 +131,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
     _at_least(1, blocks=args.blocks, runs=args.runs)
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise CliError(f"--json {args.json}: no such folder {Path(args.json).resolve().parent}")
+    if args.json:
+        _check_writable("--json", args.json)
     args.threads = _use_threads(args.threads)
     from convrnn.compiler.bench import bench, table, write_json
     from convrnn.compiler.build import compile_model
@@ -155,6 +155,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not all(row.agrees for row in rows):
         print("convrnn: error: some system's outputs disagree with onnxruntime's", file=sys.stderr)
         return 1
+    return 0
+
+
+def _check_writable(flag: str, path: str) -> None:
+    """A CliError now, before any compiling or measuring, for an output file that cannot be written."""
+    import os
+
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise CliError(f"{flag} {path}: no such folder {folder}")
+    if Path(path).is_dir():
+        raise CliError(f"{flag} {path}: is a folder, not a file")
+    if not os.access(folder, os.W_OK) or Path(path).exists() and not os.access(path, os.W_OK):
+        raise CliError(f"{flag} {path}: not writable")
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    if args.json:
+        _check_writable("--json", args.json)
+    shapes = dict(_parse_shape(s) for s in args.input_shape)
+    dims = dict(_parse_dim(s) for s in args.dim)
+    _use_threads(args.threads)
+    from convrnn.compiler.profile import profile_model, summary, table, write_json
+
+    result = profile_model(args.model, dims=dims, input_shapes=shapes, db=args.db)
+    print(summary(result))
+    print(table(result))
+    if args.json:
+        try:
+            write_json(args.json, result)
+        except OSError as exc:
+            raise CliError(f"--json {args.json}: cannot be written ({exc.strerror or exc})") from None
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -247,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_.add_argument("--runs", type=int, default=10, help="runs per block")
     bench_.add_argument("--json", help="also write the results to this JSON file")
     bench_.set_defaults(run=cmd_bench)
+
+    profile = commands.add_parser("profile", help="time each kernel of the model against this machine's peaks")
+    profile.add_argument("model", help="the .onnx file")
+    profile.add_argument("--db", help="compile with this tuning database (as for compile)")
+    _add_measuring_arguments(profile, "the kernels run with")
+    profile.add_argument("--json", help="also write the rows to this JSON file")
+    profile.set_defaults(run=cmd_profile)
 
     inspect = commands.add_parser("inspect", help="print a model's graph after import or after a pass")
     inspect.add_argument("model", help="the .onnx file")

@@ -8,6 +8,7 @@ length per call: keeping all would grow without bound).
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,16 @@ class TensorSpec:
 
     def __str__(self) -> str:
         return f"{self.name}: {self.dtype}[{','.join(str(d) for d in self.shape)}]"
+
+
+@dataclass(frozen=True)
+class CallTiming:
+    """One kernel call of `CompiledModel.time_calls`: its node and kernel, its arguments'
+    (shape, dtype) (inputs, then outputs) and its seconds in each repeat."""
+    node: str
+    kernel: str
+    arguments: tuple
+    seconds: tuple
 
 
 class _Binding:
@@ -172,6 +183,20 @@ class CompiledModel:
     def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         """Run the model on numpy arrays given by position, by name, or as one mapping of names
         to arrays; returns its outputs in order."""
+        binding = self._prepare(args, kwargs)
+        if binding.executor_args is None:
+            self._run_calls(binding)
+        else:
+            try:
+                self.executor(*binding.executor_args)
+            except Exception as exc:  # a kernel's run-time check failed: say which node's
+                self._run_calls(binding)
+                raise InputError(f"the model rejected its inputs: {_last_line(exc)}") from None
+        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
+                for spec, view in zip(self.outputs, binding.output_views)]
+
+    def _prepare(self, args: Sequence[Any], kwargs: dict[str, Any]) -> "_Binding":
+        """The binding for these inputs, with the inputs copied in."""
         arrays = [value if isinstance(value, np.ndarray) else np.asarray(value)
                   for value in self._gather_inputs(args, kwargs)]
         key = tuple((array.shape, array.dtype) for array in arrays)  # they decide every check below
@@ -187,16 +212,7 @@ class CompiledModel:
                 np.copyto(view, array)
             else:
                 tvm_runtime.copy_into(binding.tensors[spec.name], array)
-        if binding.executor_args is None:
-            self._run_calls(binding)
-        else:
-            try:
-                self.executor(*binding.executor_args)
-            except Exception as exc:  # a kernel's run-time check failed: say which node's
-                self._run_calls(binding)
-                raise InputError(f"the model rejected its inputs: {_last_line(exc)}") from None
-        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
-                for spec, view in zip(self.outputs, binding.output_views)]
+        return binding
 
     def _run_calls(self, binding: "_Binding") -> None:
         """The kernels one by one from Python, naming the node whose checks fail."""
@@ -205,6 +221,26 @@ class CompiledModel:
                 kernel(*arguments)
             except Exception as exc:  # TVM raises its own types for a kernel's run-time checks
                 raise InputError(f"node {node!r} rejected its inputs: {_last_line(exc)}") from None
+
+    def time_calls(self, inputs: Mapping[str, Any], repeats: int = 10) -> list[CallTiming]:
+        """Run the model on `inputs` (names to arrays) once untimed, then `repeats` times
+        kernel by kernel from Python (not through the executor), timing each call; one entry
+        per kernel call, in order."""
+        binding = self._prepare((inputs,), {})
+        self._run_calls(binding)  # warms the caches and checks the inputs, naming a failing node
+        # a GPU kernel call only launches it: wait for it to finish (a CPU call returns when done)
+        wait = self.device.sync if self.plan["device"] != "cpu" else (lambda: None)
+        seconds: list[list[float]] = [[] for _ in binding.calls]
+        clock = time.perf_counter
+        for _ in range(repeats):
+            for times, (kernel, arguments, _) in zip(seconds, binding.calls):
+                start = clock()
+                kernel(*arguments)
+                wait()
+                times.append(clock() - start)
+        return [CallTiming(node, call["kernel"], tuple((tuple(int(d) for d in a.shape), str(a.dtype))
+                                                       for a in arguments), tuple(times))
+                for (_, arguments, node), call, times in zip(binding.calls, self.plan["calls"], seconds)]
 
     def run_dict(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         """Like run(), with the outputs keyed by name."""
