@@ -28,6 +28,8 @@ SUPPORTED_OPS = (
     "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
+    "ScatterElements", "ScatterND",
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
 )
 
 # (op type) -> input positions bound as constants: weights, and inputs that fix output shapes.
