@@ -29,6 +29,7 @@ SUPPORTED_OPS = (
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
     "ScatterElements", "ScatterND",
+    "ScatterElements", "ScatterND",
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
 )
 

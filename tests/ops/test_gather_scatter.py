@@ -84,3 +84,81 @@ def test_one_hot_opset_9_counts_negative_indices_from_the_end():
     feeds = {"i": np.array([-1, 0, 2], np.int64), "v": np.array([0.0, 1.0], np.float32)}
     got = assert_matches_onnxruntime(model, feeds)[0]
     np.testing.assert_array_equal(got[0], [0, 0, 1])
+
+
+def _distinct_indices(shape, axis, size, seed):
+    """Indices along `axis` with no duplicates there (a plain scatter's result is undefined otherwise)."""
+    rng = np.random.default_rng(seed)
+    moved = list(shape)
+    count = moved.pop(axis)
+    rows = [rng.permutation(size)[:count] for _ in range(int(np.prod(moved)))]
+    picked = np.array(rows, np.int64).reshape(moved + [count])
+    picked = np.moveaxis(picked, -1, axis)
+    return np.where(rng.random(picked.shape) < 0.3, picked - size, picked)  # some negative
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_scatter_elements_replaces(axis):
+    model = _model("ScatterElements", [("x", "float32", ["n", 4, 5]), ("i", "int64", ["n", 3, 2]),
+                                       ("u", "float32", ["n", 3, 2])], "float32", axis=axis)
+    for seed, batch in enumerate((1, 3)):
+        data = random_input((batch, 4, 5), seed=seed)
+        size = data.shape[axis]
+        indices = _distinct_indices((batch, 3, 2), axis % 3, size, seed)
+        assert_matches_onnxruntime(model, {"x": data, "i": indices, "u": random_input((batch, 3, 2), seed=9)})
+
+
+@pytest.mark.parametrize("reduction", ["add", "mul", "max", "min"])
+def test_scatter_elements_reductions_with_duplicates(reduction):
+    model = _model("ScatterElements", [("x", "float32", ["n", 6]), ("i", "int64", ["n", 8]),
+                                       ("u", "float32", ["n", 8])], "float32", axis=1, reduction=reduction)
+    for batch in (1, 3):
+        feeds = {"x": random_input((batch, 6), seed=batch), "i": _indices((batch, 8), 6, batch),
+                 "u": random_input((batch, 8), seed=batch + 5)}
+        assert_matches_onnxruntime(model, feeds)
+
+
+def test_scatter_elements_opset_11_and_int_data():
+    model = _model("ScatterElements", [("x", "int64", [3, 3]), ("i", "int32", [2, 3]), ("u", "int64", [2, 3])],
+                   "int64", opset=11)
+    feeds = {"x": random_input((3, 3), "int64", low=-9, high=9),
+             "i": np.array([[1, 0, 2], [0, 2, -2]], np.int32), "u": random_input((2, 3), "int64", seed=2)}
+    assert_matches_onnxruntime(model, feeds)
+
+
+@pytest.mark.parametrize("data_shape,indices_shape", [
+    ((8,), (4, 1)), ((4, 4, 4), (2, 1)), ((4, 4, 4), (2, 2)), ((4, 4, 4), (3, 2, 3)), ((5, 3), (2, 2, 1)),
+], ids=str)
+def test_scatter_nd_replaces(data_shape, indices_shape):
+    depth = indices_shape[-1]
+    rows = int(np.prod(indices_shape[:-1]))
+    rng = np.random.default_rng(depth)
+    # Distinct rows of indices, some negative.
+    flat = rng.permutation(int(np.prod(data_shape[:depth])))[:rows]
+    indices = np.stack(np.unravel_index(flat, data_shape[:depth]), axis=-1).reshape(indices_shape)
+    indices = np.where(rng.random(indices.shape) < 0.3, indices - np.array(data_shape[:depth]), indices)
+    updates_shape = indices_shape[:-1] + data_shape[depth:]
+    model = _model("ScatterND", [("x", "float32", list(data_shape)), ("i", "int64", list(indices_shape)),
+                                 ("u", "float32", list(updates_shape))], "float32")
+    feeds = {"x": random_input(data_shape), "i": indices.astype(np.int64), "u": random_input(updates_shape, seed=4)}
+    assert_matches_onnxruntime(model, feeds)
+
+
+@pytest.mark.parametrize("reduction", ["add", "mul", "max", "min"])
+def test_scatter_nd_reductions_with_duplicates(reduction):
+    model = _model("ScatterND", [("x", "float32", ["n", 3]), ("i", "int64", [5, 1]), ("u", "float32", [5, 3])],
+                   "float32", reduction=reduction)
+    indices = np.array([[0], [1], [0], [-1], [1]], np.int64)
+    for batch in (2, 4):
+        feeds = {"x": random_input((batch, 3), seed=batch), "i": indices, "u": random_input((5, 3), seed=7)}
+        assert_matches_onnxruntime(model, feeds)
+
+
+def test_scatter_reduction_needs_its_opset():
+    from convrnn.compiler.errors import ModelError
+    from support import compile_cached
+
+    model = _model("ScatterND", [("x", "float32", [4]), ("i", "int64", [1, 1]), ("u", "float32", [1])],
+                   "float32", opset=16, reduction="max")
+    with pytest.raises(ModelError, match="opset 18"):
+        compile_cached(model)
