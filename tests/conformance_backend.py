@@ -25,11 +25,11 @@ SUPPORTED_OPS = (
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten",
     "Reshape", "Transpose", "Concat", "Split", "Squeeze", "Unsqueeze", "Slice", "Gather", "Pad",
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
-    "ReduceSum", "ReduceMax", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
+    "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceSumSquare", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
-    "ScatterElements", "ScatterND",
-    "ScatterElements", "ScatterND",
+    "ScatterElements", "ScatterND", "Range",
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
 )
 
@@ -38,8 +38,10 @@ CONSTANT_INPUTS = {
     "Conv": (1, 2), "ConvTranspose": (1, 2), "BatchNormalization": (1, 2, 3, 4), "PRelu": (1,),
     "Clip": (1, 2), "Reshape": (1,), "Expand": (1,), "Slice": (1, 2, 3, 4), "Pad": (1, 2, 3),
     "Resize": (1, 2, 3), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "ConstantOfShape": (0,),
-    "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "Dropout": (1, 2),
-    "Tile": (1,), "OneHot": (1,),
+    "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,),
+    "ReduceL1": (1,), "ReduceL2": (1,), "ReduceLogSum": (1,), "ReduceLogSumExp": (1,), "ReduceSumSquare": (1,),
+    "Dropout": (1, 2),
+    "Tile": (1,), "OneHot": (1,), "Range": (0, 1, 2),
     # W, R, B (and LSTM's P); sequence_lens and the initial states stay run-time inputs.
     "LSTM": (1, 2, 3, 7), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
 }
