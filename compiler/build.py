@@ -86,6 +86,7 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
                    "args": [v.name for v in c.node.inputs if v is not None] + [v.name for v in c.node.outputs]}
                   for c in compiled.calls if c.kernel is not None],
         "peak_activation_bytes": memory.peak_bytes,
+        "dim_checks": [[formula, value] for formula, value in graph.dim_checks],
     }
     if compiled.executor_args is not None:
         plan["executor"] = {"kernel": executor.NAME, "args": compiled.executor_args}

@@ -87,6 +87,9 @@ class Graph:
     # Constant data keyed by the name of the Value that carries it.
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     constant_values: dict[str, Value] = field(default_factory=dict)
+    # (formula, value): dims the model requires to equal a constant that no name can be
+    # solved for (a squeezed axis computed by pools); checked by the runtime on every input.
+    dim_checks: list[tuple[str, int]] = field(default_factory=list)
 
     def is_constant(self, value: Optional[Value]) -> bool:
         return value is not None and value.name in self.constants
@@ -109,7 +112,7 @@ class Graph:
 
     def replace(self, **changes: Any) -> "Graph":
         fields = dict(inputs=self.inputs, outputs=self.outputs, nodes=self.nodes,
-                      constants=self.constants, constant_values=self.constant_values)
+                      constants=self.constants, constant_values=self.constant_values, dim_checks=self.dim_checks)
         fields.update(changes)
         return Graph(**fields)
 

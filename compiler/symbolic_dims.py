@@ -276,9 +276,52 @@ def collecting_equalities() -> Iterator[list]:
         _COLLECTOR.reset(token)
 
 
+_KNOWN: contextvars.ContextVar[dict] = contextvars.ContextVar("known_dims", default={})
+
+
+@contextlib.contextmanager
+def assuming(known: "dict[str, int] | Sequence[tuple[str, int]]") -> Iterator[None]:
+    """Within this block formulas the model requires to equal a constant (Graph.dim_checks,
+    checked at run time) count as that constant, also inside products ("n * p * q" with
+    "p * q" known as 12 is "12 * n")."""
+    token = _KNOWN.set({**_KNOWN.get(), **dict(known)})
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
+
+
+def apply_known(dim: Dim) -> Dim:
+    known = _KNOWN.get()
+    if isinstance(dim, int) or not known:
+        return dim
+    if dim in known:
+        return known[dim]
+    p = poly(dim)
+    for text, value in known.items():
+        kp = poly(text)
+        if len(kp) != 1 or list(kp.values())[0] != 1:
+            continue
+        (factors,) = kp
+        out: Poly = {}
+        for mono, coef in p.items():
+            rest = list(mono)
+            while all(rest.count(f) >= factors.count(f) for f in set(factors)) and factors:
+                for f in factors:
+                    rest.remove(f)
+                coef *= value
+            key = tuple(rest)
+            out[key] = out.get(key, 0) + coef
+        p = {m: c for m, c in out.items() if c}
+    return to_dim(p)
+
+
 def equate(a: Dim, b: Dim, what: str = "dims") -> Dim:
     """The one dim that two dims ONNX requires to be equal stand for: the more concrete one.
     Unequal ints, or symbolic dims outside an import, are a ValueError."""
+    if a == b:
+        return a
+    a, b = apply_known(a), apply_known(b)
     if a == b:
         return a
     if isinstance(a, int) and isinstance(b, int):

@@ -1,7 +1,8 @@
 """Checks the structural invariants of a Graph; runs after every pass in tests."""
 from __future__ import annotations
 
-from convrnn.compiler.ir import Graph
+from convrnn.compiler.ir import Graph, TensorType
+from convrnn.compiler.symbolic_dims import apply_known, assuming
 from convrnn.schedules.registry import get_op
 
 
@@ -35,7 +36,9 @@ def verify(graph: Graph) -> None:
         for value in node.inputs:
             if value is not None and id(value) not in defined:
                 raise VerificationError(f"node {node.name} ({node.op}) reads {value.name} before it is defined")
-        inferred = get_op(node.op).infer([v.type if v is not None else None for v in node.inputs], node.attrs)
+        with assuming(graph.dim_checks):
+            inferred = get_op(node.op).infer([v.type if v is not None else None for v in node.inputs], node.attrs)
+            inferred = [TensorType([apply_known(d) for d in t.shape], t.dtype) for t in inferred]
         if [v.type for v in node.outputs] != list(inferred[: len(node.outputs)]):
             raise VerificationError(f"node {node.name} ({node.op}) outputs {[str(v.type) for v in node.outputs]}, "
                                     f"its op infers {[str(t) for t in inferred]}")

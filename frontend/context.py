@@ -29,9 +29,13 @@ class GraphBuilder:
         # (what Shape -> Gather -> Concat chains compute); keyed by id(Value).
         self.shape_vectors: dict[int, list[Dim]] = {}
         self.inputs: list[Value] = []  # the graph inputs, whose dims a refinement may fix
+        self.materialized: dict[int, Value] = {}  # id(shape vector) -> its DimValues output
         # Symbolic dims that the model fixes (a weight's size, a broadcast with a constant):
         # name -> the dim it stands for, applied to every value so far and to every node after.
         self.refined: dict[str, Dim] = {}
+        # Formulas that must equal a constant though no name solves them: replaced by the
+        # constant from here on, and checked at run time (Graph.dim_checks).
+        self.fixed_formulas: dict[str, int] = {}
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
         array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
@@ -59,25 +63,45 @@ class GraphBuilder:
         Output i is named after hints[i] (made unique), or after the op where hints run out.
         """
         opdef = get_op(op)
-        for value in inputs:
-            if value is not None and id(value) in self.shape_vectors:
-                raise UnsupportedError(
-                    f"node {node_name!r} ({op}) uses {value.name!r}, a shape computed from symbolic dims, "
-                    f"as data; fix those dims with input_shapes")
+        inputs = [self.materialize(v, node_name) if v is not None and id(v) in self.shape_vectors else v
+                  for v in inputs]
         attrs = self._refine_attrs(attrs)
         try:
-            with symbolic_dims.collecting_equalities() as equalities:
+            with symbolic_dims.collecting_equalities() as equalities, symbolic_dims.assuming(self.fixed_formulas):
                 types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
             if equalities:
                 self.refine(equalities)
                 attrs = self._refine_attrs(attrs)
-                types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
+                with symbolic_dims.assuming(self.fixed_formulas):
+                    types = opdef.infer([v.type if v is not None else None for v in inputs], attrs)
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise ModelError(f"node {node_name!r} ({op}): {exc}") from None
         outputs = [Value(self.names(hints[i] if i < len(hints) and hints[i] else f"{op.lower()}"), t)
                    for i, t in enumerate(types)]
         self.nodes.append(Node(op, tuple(inputs), tuple(outputs), dict(attrs), name=node_name))
         return outputs
+
+    def materialize(self, vector: Value, node_name: str) -> Value:
+        """A tracked shape vector read as data: a DimValues node computing it at run time from
+        the shapes of values that hold its names (once per vector)."""
+        known = self.materialized.get(id(vector))
+        if known is not None:
+            return known
+        elements = self.shape_vectors[id(vector)]
+        wanted = set().union(*(symbolic_dims.names_in(e) for e in elements))
+        sources: list[Value] = []
+        for value in list(self.inputs) + [v for n in self.nodes for v in n.outputs]:
+            holds = wanted & {d for d in value.type.shape if isinstance(d, str)}
+            if holds:
+                sources.append(value)
+                wanted -= holds
+        if wanted:
+            raise UnsupportedError(f"node {node_name!r} reads {vector.name!r}, a shape computed from the "
+                                   f"symbolic dims {', '.join(sorted(wanted))}, which no tensor holds as such")
+        attrs = {"elements": list(elements), "scalar": int(vector.type.rank == 0), "dtype": vector.type.dtype}
+        (value,) = self.emit("DimValues", sources, attrs, hints=[vector.name], node_name=f"{node_name} dims")
+        self.materialized[id(vector)] = value
+        return value
 
     def refine(self, equalities: list[tuple[Dim, Dim]]) -> None:
         """Make each pair of dims equal by binding symbolic names (symbolic_dims.solve), then
@@ -87,7 +111,14 @@ class GraphBuilder:
             a, b = symbolic_dims.substitute(a, bindings), symbolic_dims.substitute(b, bindings)
             if a == b:
                 continue
-            new = symbolic_dims.solve(a, b)
+            try:
+                new = symbolic_dims.solve(a, b)
+            except ValueError:
+                if isinstance(a, int) == isinstance(b, int):
+                    raise
+                formula_side, value = (b, a) if isinstance(a, int) else (a, b)
+                self.fixed_formulas[formula_side] = value
+                continue
             bindings = {name: symbolic_dims.substitute(dim, new) for name, dim in bindings.items()}
             bindings.update(new)
         self.refined = bindings
@@ -100,24 +131,25 @@ class GraphBuilder:
             node.attrs = self._refine_attrs(node.attrs)
 
     def _refine_dims(self, dims) -> list[Dim]:
-        return [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
+        refined = [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
+        return [self.fixed_formulas.get(d, d) if isinstance(d, str) else d for d in refined]
 
     def _refine_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Attributes holding dims (a Reshape's target, a Slice's sizes) with the refined dims."""
-        if not self.refined:
+        if not self.refined and not self.fixed_formulas:
             return attrs
         return {key: self._refine_attr(value) for key, value in attrs.items()}
 
     def _refine_attr(self, value: Any) -> Any:
         if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
-            refined = [symbolic_dims.substitute(v, self.refined) if isinstance(v, str) and _is_dim(v) else v
-                       for v in value]
+            refined = [self._refine_dims([v])[0] if isinstance(v, str) and _is_dim(v) else v for v in value]
             return type(value)(refined)
         return value
 
     def graph(self, inputs: list[Value], outputs: list[Value]) -> Graph:
-        return Graph(inputs=inputs, outputs=outputs, nodes=self.nodes,
-                     constants=self.constants, constant_values=self.constant_values)
+        checks = [(symbolic_dims.substitute(f, self.refined), v) for f, v in self.fixed_formulas.items()]
+        return Graph(inputs=inputs, outputs=outputs, nodes=self.nodes, constants=self.constants,
+                     constant_values=self.constant_values, dim_checks=[(f, v) for f, v in checks if f != v])
 
 
 def _is_dim(text: str) -> bool:

@@ -95,9 +95,10 @@ def _value_info_type(info: onnx.ValueInfoProto, override: Optional[list[Dim]]) -
     for axis, dim in enumerate(tensor_type.shape.dim):
         if dim.HasField("dim_value") and dim.dim_value > 0:
             dims.append(int(dim.dim_value))
-        elif dim.HasField("dim_param") and dim.dim_param:
+        elif dim.HasField("dim_param") and any(ch.isalnum() for ch in dim.dim_param):
             dims.append(_symbol_name(dim.dim_param))
         else:
+            # no value, no name, or an exporter's placeholder ("?"): a dim of its own
             dims.append(f"{_symbol_name(info.name)}_dim{axis}")
     return TensorType(tuple(dims), dtype)
 

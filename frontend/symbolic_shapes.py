@@ -2,8 +2,9 @@
 
 Exporters compute reshape targets and initial states from `Shape(x)`; when x has a symbolic
 dim (a dynamic batch) those vectors are not constants, but their elements are still known:
-[batch, 512]. This module tracks such vectors through Shape, Gather, Unsqueeze, Squeeze,
-Concat, Slice, Cast and Identity, so converters can read them with `shape_vector()`.
+[batch, 512]. This module tracks such vectors through Shape, Size, Gather, Unsqueeze, Squeeze,
+Concat, Slice, Cast, Identity, integer Add/Sub/Mul/Div and ReduceProd (their elements are dim
+formulas, compiler/symbolic_dims.py), so converters can read them with `shape_vector()`.
 A tracked vector with only integer elements becomes an ordinary constant.
 """
 from __future__ import annotations
@@ -13,10 +14,24 @@ from typing import Optional
 import numpy as np
 import onnx
 
+from convrnn.compiler import symbolic_dims
 from convrnn.compiler.ir import Dim, TensorType, Value
 from convrnn.frontend.context import GraphBuilder
 
 _INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+
+
+def _divide(a: Dim, b: Dim) -> Optional[Dim]:
+    """ONNX's integer Div (truncation; dims are positive, so floor) where it is a dim formula."""
+    if isinstance(a, int) and isinstance(b, int):
+        return int(a / b) if b else None
+    if isinstance(b, int) and b > 0:
+        return symbolic_dims.floordiv(a, b)
+    return symbolic_dims.exact_quotient(a, b)
+
+
+# Integer arithmetic on shape elements (exporters compute Reshape targets with it).
+_ARITHMETIC = {"Add": symbolic_dims.add, "Sub": symbolic_dims.sub, "Mul": symbolic_dims.mul, "Div": _divide}
 
 
 def _attr(node: onnx.NodeProto, name: str, default=None):
@@ -56,9 +71,7 @@ def track_shape_node(builder: GraphBuilder, node: onnx.NodeProto,
         start, end = _attr(node, "start", 0), _attr(node, "end", None)
         return [_result(builder, shape[start:end], False, out)]
     if op == "Size":
-        if inputs[0].type.is_static:
-            return [_result(builder, [inputs[0].type.num_elements()], True, out)]
-        return None
+        return [_result(builder, [symbolic_dims.product(inputs[0].type.shape)], True, out)]
     known = [_known(builder, v) for v in inputs]
     if not any(v is not None and id(v) in builder.shape_vectors for v in inputs):
         return None  # nothing symbolic here: ordinary folding or conversion applies
@@ -74,6 +87,19 @@ def track_shape_node(builder: GraphBuilder, node: onnx.NodeProto,
         return [_result(builder, known[0], False, out)]
     if op == "Squeeze" and inputs[0].type.rank == 1 and len(known[0]) == 1:
         return [_result(builder, known[0], True, out)]
+    if op in _ARITHMETIC and all(k is not None for k in known) and len(known) == 2:
+        left, right = known
+        if len(left) != len(right) and 1 not in (len(left), len(right)):
+            return None
+        length = max(len(left), len(right))
+        left, right = (left * length if len(left) == 1 else left), (right * length if len(right) == 1 else right)
+        elements = [_ARITHMETIC[op](a, b) for a, b in zip(left, right)]
+        if any(e is None for e in elements):
+            return None
+        scalar = inputs[0].type.rank == 0 and inputs[1].type.rank == 0
+        return [_result(builder, elements, scalar, out)]
+    if op == "ReduceProd" and known[0] is not None and not _attr(node, "keepdims", 1) and len(inputs) == 1:
+        return [_result(builder, [symbolic_dims.product(known[0])], True, out)]
     if op == "Concat" and all(k is not None for k in known):
         return [_result(builder, [e for k in known for e in k], False, out)]
     if op == "Slice" and all(k is not None for k in known[1:]):

@@ -107,6 +107,8 @@ class CompiledModel:
         self.inputs = [TensorSpec(i["name"], tuple(i["shape"]), i["dtype"]) for i in plan["inputs"]]
         self.outputs = [TensorSpec(o["name"], tuple(o["shape"]), o["dtype"]) for o in plan["outputs"]]
         self._derived = self._derived_dims()
+        # dims the model requires to equal a constant (compiler: Graph.dim_checks)
+        self._dim_checks = [(str(f), int(v)) for f, v in plan.get("dim_checks", [])]
         # input (shape, dtype)s -> their binding, least recently used first
         self._bindings: "OrderedDict[tuple, _Binding]" = OrderedDict()
 
@@ -177,6 +179,12 @@ class CompiledModel:
                 given = ", ".join(f"{name}={dims[name]}" for name in sorted(names_in(dim)))
                 raise InputError(f"the inputs' {given} is too short for this model: a layer's output "
                                  f"length {dim} would be {value}")
+        for dim, wanted in self._dim_checks:
+            value = formula(dim)(dims)
+            if value != wanted:
+                given = ", ".join(f"{name}={dims[name]}" for name in sorted(names_in(dim)))
+                raise InputError(f"the inputs' {given} do not fit this model: it needs {dim} to be "
+                                 f"{wanted}, not {value}")
         return dims
 
     # --- running ------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ def convert_squeeze(ctx):
     axes = _raw_axes(ctx)
     # No axes: every dim known to be 1 (a symbolic dim is assumed not to be).
     axes = [a for a, d in enumerate(shape) if d == 1] if axes is None else _normalized(ctx, axes, len(shape))
+    for a in axes:  # ONNX requires a squeezed axis to be 1: a symbolic one is refined to 1
+        if isinstance(shape[a], str):
+            ctx.builder.refine([(shape[a], 1)])
+    shape = ctx.type(0).shape
     if any(shape[a] != 1 for a in axes):
         raise ctx.error(f"cannot squeeze axes {axes} of shape {list(shape)}: not all are 1")
     return _view(ctx, [d for a, d in enumerate(shape) if a not in axes])

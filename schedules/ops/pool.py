@@ -52,7 +52,7 @@ class _WindowPool(OpDef):
         pads, strides, dilations = attrs["pads"], attrs["strides"], attrs["dilations"]
         # Pad exactly as far as the last window reaches (past the end pad in ceil mode); a
         # symbolic axis is in floor mode (window.py), so its last window ends by the end pad.
-        ends = [e if isinstance(o, str) else (o - 1) * s + d * (k - 1) + 1 - int(size) - b
+        ends = [e if isinstance(o, str) or not hasattr(size, "value") else (o - 1) * s + d * (k - 1) + 1 - int(size) - b
                 for o, s, d, k, size, b, e in zip(outputs[0].shape[2:], strides, dilations, attrs["kernel_shape"],
                                                   x.shape[2:], pads, pads[rank:])]
         ends = [max(e, 0) for e in ends]
