@@ -36,7 +36,7 @@ class ConvInteger(OpDef):
         group = attrs["group"]
         if group < 1 or x.shape[1] != w.shape[1] * group or w.shape[0] % group:
             raise ValueError(f"input channels {x.shape[1]}, weight {w.shape} and group {group} are inconsistent")
-        if x_zero is not None and x_zero.rank > 1 or (x_zero is not None and x_zero.rank == 1 and x_zero.shape != (1,)):
+        if x_zero is not None and x_zero.shape not in ((), (1,)):
             raise ValueError(f"x's zero point must be one element, got {x_zero.shape}")
         if w_zero is not None and w_zero.shape not in ((), (1,), (w.shape[0],)):
             raise ValueError(f"w's zero point {w_zero.shape} is neither one element nor one per output channel")

@@ -58,7 +58,7 @@ class _Linear(OpDef):
         check_parameter(x, scale, axis, block_size, "scale")
         if zero_point is not None:
             check_parameter(x, zero_point, axis, block_size, "zero point")
-            if zero_point.shape != scale.shape and not (axis is None):
+            if axis is not None and zero_point.shape != scale.shape:
                 raise ValueError(f"zero point {zero_point.shape} and scale {scale.shape} differ in shape")
         return x, scale, zero_point
 
