@@ -5,6 +5,7 @@ Opset 10 takes (X, scales) only and has no transformation attributes: its coordi
 asymmetric and its nearest rounding is onnxruntime's "simple" one (NEAREST_MODES)."""
 import numpy as np
 
+from convrnn.compiler import symbolic_dims
 from convrnn.frontend.registry import converter
 from convrnn.schedules.ops.resize import COORDINATE_MODES, MODES, NEAREST_MODES
 
@@ -26,12 +27,14 @@ def _scales_and_sizes(ctx, shape, scales_index=2):
         if len(sizes_in) != len(axes):
             raise ctx.error(f"{len(sizes_in)} sizes for {len(axes)} axes")
         wanted = dict(zip(axes, sizes_in))
+        policy = ctx.attr("keep_aspect_ratio_policy", "stretch")
         for a in axes:
             if isinstance(shape[a], str) or isinstance(wanted[a], str):
-                if wanted[a] != shape[a]:
-                    raise ctx.unsupported(f"resizing symbolic dim {shape[a]!r} of axis {a}")
+                if wanted[a] != shape[a]:  # the ratio of sizes known at run time only
+                    if policy != "stretch":
+                        raise ctx.unsupported(f"keep_aspect_ratio_policy {policy!r} over symbolic dim {shape[a]!r}")
+                    scales[a], sizes[a] = None, wanted[a]
                 del wanted[a]
-        policy = ctx.attr("keep_aspect_ratio_policy", "stretch")
         ratios = {a: np.float32(wanted[a]) / np.float32(shape[a]) for a in wanted}
         if policy != "stretch" and ratios:
             _check(ctx, "keep_aspect_ratio_policy", policy, ("stretch", "not_larger", "not_smaller"))
@@ -47,12 +50,23 @@ def _scales_and_sizes(ctx, shape, scales_index=2):
             if scale <= 0:
                 raise ctx.error(f"scale {scale} of axis {a} is not positive")
             if scale != 1:
-                if isinstance(shape[a], str):
-                    raise ctx.unsupported(f"resizing symbolic dim {shape[a]!r} of axis {a}")
-                scales[a], sizes[a] = float(scale), int(scale * np.float32(shape[a]))
+                scales[a], sizes[a] = float(scale), _scaled(ctx, shape[a], scale, a)
     else:
         raise ctx.error("neither scales nor sizes is given")
     return scales, sizes
+
+
+def _scaled(ctx, dim, scale, axis):
+    """floor(dim * scale): over a symbolic dim a formula where the scale is whole or 1 / k."""
+    if isinstance(dim, int):
+        return int(scale * np.float32(dim))
+    if float(scale).is_integer():
+        return symbolic_dims.mul(dim, int(scale))
+    inverse = round(1 / float(scale))
+    if np.float32(1) / np.float32(inverse) == scale:
+        return symbolic_dims.floordiv(dim, inverse)
+    raise ctx.unsupported(f"scale {scale} of symbolic dim {dim!r} (axis {axis}): the output length is not "
+                          f"a formula of it (whole scales and 1/k are)")
 
 
 @converter("Resize", since=10)
@@ -81,7 +95,7 @@ def convert_resize(ctx):
     _check(ctx, "coordinate_transformation_mode", coordinate_mode, COORDINATE_MODES)
     _check(ctx, "nearest_mode", nearest_mode, NEAREST_MODES[:-1])
     scales, sizes = _scales_and_sizes(ctx, x.type.shape)
-    if ctx.attr("antialias", 0) and mode == "linear" and any(s < 1 for s in scales):
+    if ctx.attr("antialias", 0) and mode == "linear" and any(s is not None and s < 1 for s in scales):
         raise ctx.unsupported("antialiased downsampling")
     return _emit(ctx, x, scales, sizes, {"mode": mode, "coordinate_transformation_mode": coordinate_mode,
                                          "nearest_mode": nearest_mode})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.registry import OpDef, register
 
 MODES = ("nearest", "linear")
@@ -21,6 +22,11 @@ NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "si
 
 def _resized_axes(shape, sizes, scales) -> list[int]:
     return [a for a, (n, m, s) in enumerate(zip(shape, sizes, scales)) if n != m or s != 1.0]
+
+
+def _extent(dim):
+    """A TE extent as an int when it is one, else the expression."""
+    return int(dim) if hasattr(dim, "value") else dim
 
 
 @register
@@ -36,7 +42,8 @@ class Resize(OpDef):
         if len(sizes) != x.rank or len(scales) != x.rank:
             raise ValueError(f"{len(sizes)} sizes and {len(scales)} scales for rank {x.rank}")
         for a in _resized_axes(x.shape, sizes, scales):
-            if isinstance(x.shape[a], str) or isinstance(sizes[a], str) or sizes[a] <= 0 or scales[a] <= 0:
+            # a scale of None: the output's size over the input's, at run time (symbolic sizes)
+            if (isinstance(sizes[a], int) and sizes[a] <= 0) or (scales[a] is not None and scales[a] <= 0):
                 raise ValueError(f"cannot resize dim {x.shape[a]} of axis {a} to {sizes[a]} (scale {scales[a]})")
         return [TensorType(sizes, x.dtype)]
 
@@ -46,14 +53,20 @@ class Resize(OpDef):
         (x,) = inputs
         sizes, scales = attrs["sizes"], attrs["scales"]
         axes = _resized_axes([d.name if hasattr(d, "name") else int(d) for d in x.shape], sizes, scales)
+        out_shape = te_shape(outputs[0].shape, inputs)
         coordinate_mode, nearest_mode = attrs["coordinate_transformation_mode"], attrs["nearest_mode"]
 
         def f32(value):
             return tirx.const(value, "float32")
 
+        def as_f32(value):
+            return f32(float(value)) if isinstance(value, (int, float)) else value.astype("float32")
+
         def source_coordinate(i, axis):
-            n, m, scale = int(x.shape[axis]), sizes[axis], scales[axis]
+            n, m, scale = _extent(x.shape[axis]), _extent(out_shape[axis]), scales[axis]
             out = i.astype("float32")
+            if not all(isinstance(v, int) for v in (n, m)) or scale is None:
+                return _symbolic_coordinate(out, n, m, scale)
             if coordinate_mode == "asymmetric":
                 return out / f32(scale)
             if coordinate_mode == "align_corners":
@@ -66,6 +79,22 @@ class Resize(OpDef):
                 offset = np.float32(n) / np.float32(2) * (np.float32(1) - adjustment)
                 return f32(float(offset)) + (out + f32(0.5)) / f32(scale) - f32(0.5)
             return (out + f32(0.5)) / f32(scale) - f32(0.5)
+
+        def _symbolic_coordinate(out, n, m, scale):
+            # the same transforms over extents known only at run time, in float32
+            nf, mf = as_f32(n), as_f32(m)
+            scale = mf / nf if scale is None else f32(scale)
+            if coordinate_mode == "asymmetric":
+                return out / scale
+            if coordinate_mode == "align_corners":
+                return tirx.Select(mf == f32(1.0), f32(0.0), out * (nf - f32(1.0)) / (mf - f32(1.0)))
+            half_pixel = (out + f32(0.5)) / scale - f32(0.5)
+            if coordinate_mode == "pytorch_half_pixel":
+                return tirx.Select(mf == f32(1.0), f32(0.0), half_pixel)
+            if coordinate_mode == "half_pixel_symmetric":
+                adjustment = mf / (scale * nf)
+                return nf / f32(2.0) * (f32(1.0) - adjustment) + half_pixel
+            return half_pixel
 
         def clamp(index, n):
             return tirx.max(tirx.min(index, n - 1), 0)
@@ -87,12 +116,12 @@ class Resize(OpDef):
             if attrs["mode"] == "nearest":
                 index = list(i)
                 for a in axes:
-                    index[a] = nearest(source_coordinate(i[a], a), int(x.shape[a]), scales[a])
+                    index[a] = nearest(source_coordinate(i[a], a), _extent(x.shape[a]), scales[a])
                 return x[tuple(index)]
             corners = [(list(i), None)]
             for a in axes:
-                n = int(x.shape[a])
-                c = tirx.max(tirx.min(source_coordinate(i[a], a), f32(n - 1)), f32(0.0))
+                n = _extent(x.shape[a])
+                c = tirx.max(tirx.min(source_coordinate(i[a], a), as_f32(n - 1)), f32(0.0))
                 low = tirx.floor(c).astype("int32")
                 weight = c - low.astype("float32")
                 expanded = []
@@ -106,5 +135,5 @@ class Resize(OpDef):
                 total = term if total is None else total + term
             return total.astype(x.dtype)
 
-        return [te.compute([x.shape[a] if a not in axes else sizes[a] for a in range(len(sizes))],
+        return [te.compute([x.shape[a] if a not in axes else out_shape[a] for a in range(len(sizes))],
                            element, name="resize")]

@@ -5,6 +5,7 @@ import pytest
 from onnx import helper
 
 from convrnn.compiler.errors import UnsupportedError
+import support
 from support import assert_matches_onnxruntime, make_model, random_input, run_convrnn, tensor_info
 
 COORDINATE_MODES = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
@@ -103,3 +104,26 @@ def test_opset_10_scales_input(mode, scales):
                        [("scales", np.asarray(scales, np.float32))], opset=10)
     for batch in (1, 2):
         assert_matches_onnxruntime(model, {"x": random_input((batch, 2, 10, 8), seed=batch)})
+
+
+@pytest.mark.parametrize("mode, coordinate_mode", [("nearest", "asymmetric"), ("linear", "half_pixel"),
+                                                   ("linear", "align_corners"), ("nearest", "half_pixel")])
+def test_resize_over_symbolic_dims(mode, coordinate_mode):
+    # every axis symbolic, as real models declare them: by whole scales, and to the size of
+    # another tensor known only at run time (an FPN's upsampling to the skip connection)
+    from onnx import helper
+
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["up"], mode=mode,
+                              coordinate_transformation_mode=coordinate_mode),
+             helper.make_node("Shape", ["skip"], ["skip_shape"]),
+             helper.make_node("Resize", ["x", "", "", "skip_shape"], ["to_skip"], mode=mode,
+                              coordinate_transformation_mode=coordinate_mode),
+             helper.make_node("Add", ["up", "up"], ["out1"]), helper.make_node("Add", ["to_skip", "skip"], ["out2"])]
+    model = support.make_model(
+        nodes, [support.tensor_info("x", "float32", ["n", "c", "h", "w"]),
+                support.tensor_info("skip", "float32", ["n", "c", "H", "W"])],
+        [support.tensor_info("out1", "float32", None), support.tensor_info("out2", "float32", None)],
+        [("scales", np.array([1, 1, 2, 2], np.float32))], opset=13)
+    for seed, (h, w, big_h, big_w) in enumerate([(3, 4, 6, 8), (5, 2, 9, 5)]):
+        feeds = {"x": support.random_input((1, 2, h, w), seed=seed), "skip": support.random_input((1, 2, big_h, big_w), seed=seed + 7)}
+        support.assert_matches_onnxruntime(model, feeds)
