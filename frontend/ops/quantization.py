@@ -65,6 +65,8 @@ def convert_quantize_linear(ctx):
     else:
         dtype = "uint8"
     _claimed_quantized(ctx, dtype, "quantization")
+    if ctx.attr("precision", 0):  # opset 23+: the division's precision; 0 means the input's
+        raise ctx.unsupported(f"precision {_onnx_dtype_name(ctx.attr('precision'))}")
     attrs = _linear_attrs(ctx, x, scale)
     attrs["dtype"] = dtype
     return ctx.emit("QuantizeLinear", [x, scale, zero_point], attrs)
@@ -77,6 +79,9 @@ def convert_dequantize_linear(ctx):
     if zero_point is not None:
         _claimed_quantized(ctx, zero_point.type.dtype, "zero point", (*QUANTIZED_DTYPES, "int32"))
     _check_linear_float(ctx, scale, "scale")
+    output_dtype = ctx.attr("output_dtype", 0)  # opset 23+: 0 means the scale's type
+    if output_dtype and _onnx_dtype_name(output_dtype) != scale.type.dtype:
+        raise ctx.unsupported(f"output_dtype {_onnx_dtype_name(output_dtype)} unlike the scale's {scale.type.dtype}")
     return ctx.emit("DequantizeLinear", [x, scale, zero_point], _linear_attrs(ctx, x, scale))
 
 
