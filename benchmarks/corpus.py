@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus_fetch import FetchError, fetch, load_manifest
+from corpus_fetch import MANIFEST, FetchError, fetch, load_manifest
 from timing import require_writable, time_in_blocks, timing_parser
 
 TOLERANCE = 1e-4  # of the output's max magnitude
@@ -219,11 +219,12 @@ def main() -> None:
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--markdown", help="write the table to this file")
     parser.add_argument("--verbose", action="store_true", help="print a compile failure's traceback")
+    parser.add_argument("--manifest", default=str(MANIFEST), help="the corpus list (default: ../shared/corpus/models.json)")
     args = parser.parse_args()
     require_writable(json=args.json, markdown=args.markdown)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # TVM reads it once, at its first import
     try:
-        manifest = load_manifest()
+        manifest = load_manifest(Path(args.manifest))
     except FetchError as exc:
         raise SystemExit(str(exc))
     known = {e["name"]: e for e in manifest}
