@@ -29,7 +29,7 @@ SUPPORTED_OPS = (
     "ReduceLogSumExp", "ReduceSumSquare", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
-    "ScatterElements", "ScatterND", "Range",
+    "ScatterElements", "ScatterND", "Range", "LayerNormalization",
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
 )
 
@@ -41,7 +41,7 @@ CONSTANT_INPUTS = {
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,),
     "ReduceL1": (1,), "ReduceL2": (1,), "ReduceLogSum": (1,), "ReduceLogSumExp": (1,), "ReduceSumSquare": (1,),
     "Dropout": (1, 2),
-    "Tile": (1,), "OneHot": (1,), "Range": (0, 1, 2),
+    "Tile": (1,), "OneHot": (1,), "Range": (0, 1, 2), "LayerNormalization": (1, 2),
     # W, R, B (and LSTM's P); sequence_lens and the initial states stay run-time inputs.
     "LSTM": (1, 2, 3, 7), "GRU": (1, 2, 3), "RNN": (1, 2, 3),
 }
