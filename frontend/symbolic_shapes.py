@@ -30,6 +30,17 @@ def _divide(a: Dim, b: Dim) -> Optional[Dim]:
     return symbolic_dims.exact_quotient(a, b)
 
 
+def _decide_equal(a: Dim, b: Dim) -> Optional[bool]:
+    """Whether two shape elements are equal, where that is known: a dim is never below 1, so a
+    symbolic dim differs from 0 and -1 (the placeholders exporters compare shapes with)."""
+    if a == b:
+        return True
+    if isinstance(a, int) and isinstance(b, int):
+        return False
+    constant = a if isinstance(a, int) else b if isinstance(b, int) else None
+    return False if constant is not None and constant < 1 else None
+
+
 # Integer arithmetic on shape elements (exporters compute Reshape targets with it).
 _ARITHMETIC = {"Add": symbolic_dims.add, "Sub": symbolic_dims.sub, "Mul": symbolic_dims.mul, "Div": _divide}
 
@@ -98,6 +109,27 @@ def track_shape_node(builder: GraphBuilder, node: onnx.NodeProto,
             return None
         scalar = inputs[0].type.rank == 0 and inputs[1].type.rank == 0
         return [_result(builder, elements, scalar, out)]
+    if op == "Equal" and all(k is not None for k in known) and len(known) == 2:
+        left, right = known
+        length = max(len(left), len(right))
+        left, right = (left * length if len(left) == 1 else left), (right * length if len(right) == 1 else right)
+        decided = [_decide_equal(a, b) for a, b in zip(left, right)]
+        if len(left) != len(right) or None in decided:
+            return None
+        scalar = inputs[0].type.rank == 0 and inputs[1].type.rank == 0
+        array = np.array(decided, dtype=bool)
+        return [builder.constant(array.reshape(()) if scalar else array, hint=out)]
+    if op == "Where" and known[1] is not None and known[2] is not None:
+        condition = builder.constant_of(inputs[0])
+        if condition is None or condition.ndim > 1:
+            return None
+        length = max(condition.size, len(known[1]), len(known[2]))
+        pick = [bool(c) for c in np.broadcast_to(condition.reshape(-1), (length,))]
+        first, second = (known[1] * length if len(known[1]) == 1 else known[1]), \
+            (known[2] * length if len(known[2]) == 1 else known[2])
+        if len(first) != length or len(second) != length:
+            return None
+        return [_result(builder, [a if c else b for c, a, b in zip(pick, first, second)], False, out)]
     if op == "ReduceProd" and known[0] is not None and not _attr(node, "keepdims", 1) and len(inputs) == 1:
         return [_result(builder, [symbolic_dims.product(known[0])], True, out)]
     if op == "Concat" and all(k is not None for k in known):

@@ -79,3 +79,14 @@ def test_placeholder_dim_names_are_dims_of_their_own():
     compiled = support.compile_cached(model)
     assert compiled.inputs[0].shape[2] != compiled.inputs[0].shape[3]
     support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 3, 4, 7))})
+
+
+def test_shape_comparisons_exporters_emit_are_followed():
+    # PyTorch's expand_as: Where(Equal(Shape(x), -1), 1, Shape(x)) -> Expand; a dim is never -1
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Equal", ["s", "minus"], ["eq"]),
+             helper.make_node("Where", ["eq", "ones", "s"], ["shape"]), helper.make_node("Expand", ["b", "shape"], ["out"])]
+    inits = [("minus", np.array([-1, -1, -1])), ("ones", np.array([1, 1, 1])), ("b", np.arange(4, dtype=np.float32))]
+    model = _model(nodes, [("x", ["n", "t", 4])], inits)
+    for shape in [(1, 3, 4), (2, 5, 4)]:
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape)})
+    assert support.compile_cached(model).outputs[0].shape == ("n", "t", 4)
