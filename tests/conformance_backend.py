@@ -29,7 +29,7 @@ SUPPORTED_OPS = (
     "ReduceLogSumExp", "ReduceSumSquare", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
-    "ScatterElements", "ScatterND", "Range", "LayerNormalization",
+    "ScatterElements", "ScatterND", "Range", "LayerNormalization", "Einsum",
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
 )
 
