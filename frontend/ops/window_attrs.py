@@ -41,6 +41,8 @@ def spatial_sizes(ctx, index: int = 0) -> list[int]:
         raise ctx.unsupported(str(exc)) from None
 
 
-def check_rank(ctx, rank: int) -> None:
-    if rank not in (1, 2):
-        raise ctx.unsupported(f"{rank}-d {ctx.node.op_type} (1-d and 2-d are supported)")
+def check_rank(ctx, rank: int, supported=(1, 2)) -> None:
+    if rank not in supported:
+        names = [f"{r}-d" for r in supported]
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        raise ctx.unsupported(f"{rank}-d {ctx.node.op_type} ({listed} are supported)")

@@ -1,7 +1,11 @@
-"""Pools in NCHW: MaxPool, AveragePool (1-d/2-d windows) and GlobalMaxPool, GlobalAveragePool.
+"""Pools in NCHW: MaxPool, AveragePool, LpPool (1-d/2-d/3-d windows), MaxPoolWithIndices (MaxPool
+with its Indices output), and GlobalMaxPool, GlobalAveragePool, GlobalLpPool.
 
 Window attrs: kernel_shape, strides, dilations, pads (begins then ends), ceil_mode; AveragePool
-also count_include_pad (the divisor counts the pads, never the ceil-mode overhang).
+also count_include_pad (the divisor counts the pads, never the ceil-mode overhang); LpPool and
+GlobalLpPool p (a float holding an integer: (sum |x|^p)^(1/p), pads count as zeros);
+MaxPoolWithIndices storage_order (0: the indices are row-major offsets into the whole input,
+1: column-major over the spatial axes).
 Any of them may take attr block (c, set by the blocked_layout pass): input and output are then
 in the NCHW{c} layout [N, C/c, *S, c] (conv_layout.py), the channel block trailing.
 """
@@ -34,14 +38,19 @@ class _WindowPool(OpDef):
         kernel = attrs["kernel_shape"]
         rank = len(kernel)
         lanes = lane_axes(x, attrs)
-        if rank not in (1, 2) or x.rank != rank + 2 + len(lanes):
-            raise ValueError(f"a {rank}-d window over an input of rank {x.rank} (1-d and 2-d pools are supported)")
+        if rank not in (1, 2, 3) or x.rank != rank + 2 + len(lanes):
+            raise ValueError(f"a {rank}-d window over an input of rank {x.rank} (1-d to 3-d pools are supported)")
         check_window_attrs(rank, kernel, attrs["strides"], attrs["pads"], attrs["dilations"])
         pads = attrs["pads"]
         spatial = [window_output_dim(size, kernel[i], attrs["strides"][i], pads[i], pads[i + rank],
                                      attrs["dilations"][i], bool(attrs["ceil_mode"]))
                    for i, size in enumerate(static_spatial(x.shape[:2 + rank], self.name))]
         return [TensorType((*x.shape[:2], *spatial, *lanes), x.dtype)]
+
+    @staticmethod
+    def tap(value, attrs):
+        """What the window reduces of each element (an LpPool's |x|^p)."""
+        return value
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler import tvm_adapter as tvm_
@@ -62,8 +71,8 @@ class _WindowPool(OpDef):
 
         def reduce(n, c, *rest):
             pos, lane = rest[:rank], rest[rank:]
-            return self.reduce(padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps, dilations)],
-                                       *lane)], taps)
+            return self.reduce(self.tap(padded[(n, c, *[p * s + k * d for p, s, k, d in zip(pos, strides, taps,
+                                                                                    dilations)], *lane)], attrs), taps)
 
         pool = tvm_.te.compute([x.shape[0], outputs[0].shape[1], *out_spatial, *outputs[0].shape[2 + rank:]],
                                reduce, name="pool")
@@ -114,9 +123,10 @@ class _WindowPool(OpDef):
         init = sch.decompose_reduction(pool, taps[0])
         if vectorized:
             vectorize_innermost(sch, init, target.vector_lanes)
-        if "divide" in stages:
-            sch.reverse_compute_at(stages["divide"], task, preserve_unit_loops=True)
-            vectorize_innermost(sch, stages["divide"], target.vector_lanes)
+        for name in ("divide", "lp_root"):  # AveragePool's divisor, LpPool's root
+            if name in stages:
+                sch.reverse_compute_at(stages[name], task, preserve_unit_loops=True)
+                vectorize_innermost(sch, stages[name], target.vector_lanes)
 
 
 @register
@@ -177,6 +187,106 @@ class AveragePool(_WindowPool):
         return te.compute(pool.shape, divide, name="divide")
 
 
+@register
+class LpPool(_WindowPool):
+    name = "LpPool"
+
+    @staticmethod
+    def fill(dtype):
+        return None
+
+    @staticmethod
+    def tap(value, attrs):
+        return _power_of_magnitude(value, attrs["p"])
+
+    reduce = staticmethod(AveragePool.reduce)
+
+    def finish(self, pool, x, attrs):
+        from convrnn.compiler.tvm_adapter import te
+
+        return te.compute(pool.shape, lambda *i: _root(pool[i], attrs["p"]), name="lp_root")
+
+
+def _power_of_magnitude(value, p):
+    from convrnn.compiler.tvm_adapter import tirx
+
+    if p == 1:
+        return tirx.abs(value)
+    if p == 2:
+        return value * value
+    return tirx.power(tirx.abs(value), tirx.const(p, value.dtype))
+
+
+def _root(value, p):
+    from convrnn.compiler.tvm_adapter import tirx
+
+    if p == 1:
+        return value
+    if p == 2:
+        return tirx.sqrt(value)
+    return tirx.power(value, tirx.const(1.0 / p, value.dtype))
+
+
+@register
+class MaxPoolWithIndices(MaxPool):
+    """MaxPool and, for each output, the offset of the first maximum in row-major window
+    order (onnxruntime's and the reference's choice on ties) into the whole input: row-major,
+    or with storage_order 1 column-major over the spatial axes, after (n * C + c) planes."""
+
+    name = "MaxPoolWithIndices"
+
+    def infer(self, inputs, attrs):
+        (values,) = super().infer(inputs, attrs)
+        return [values, TensorType(values.shape, "int64")]
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te, tirx
+
+        (x,) = inputs
+        (pool,) = super().compute(inputs, attrs, outputs[:1])
+        rank = len(attrs["kernel_shape"])
+        sizes = [d.astype("int64") for d in x.shape[2:]]
+        taps = [te.reduce_axis((0, k), name=f"ik{i}") for i, k in enumerate(attrs["kernel_shape"])]
+        never = tirx.const(2**62, "int64")
+
+        def first_in_plane(n, c, *pos):
+            coords = [(p * s + k * d - b).astype("int64")
+                      for p, s, k, d, b in zip(pos, attrs["strides"], taps, attrs["dilations"], attrs["pads"])]
+            inside = [cond for coord, size in zip(coords, sizes) for cond in (coord >= 0, coord < size)]
+            clamped = [tirx.max(tirx.min(coord, size - 1), tirx.const(0, "int64")) for coord, size in zip(coords, sizes)]
+            offset = clamped[0]
+            for coord, size in zip(clamped[1:], sizes[1:]):
+                offset = offset * size + coord
+            hit = tirx.all(*inside, x[(n, c, *clamped)] == pool[(n, c, *pos)])
+            return te.min(tirx.Select(hit, offset, never), axis=taps)
+
+        first = te.compute(pool.shape, first_in_plane, name="first")
+
+        def index(n, c, *pos):
+            row_major = first[(n, c, *pos)]
+            coords, rest = [], row_major
+            for size in reversed(sizes):
+                coords.insert(0, tirx.floormod(rest, size))
+                rest = tirx.floordiv(rest, size)
+            if attrs["storage_order"]:
+                offset = coords[-1]
+                for coord, size in zip(reversed(coords[:-1]), reversed(sizes[:-1])):
+                    offset = offset * size + coord
+            else:
+                offset = row_major
+            plane = n.astype("int64") * x.shape[1].astype("int64") + c.astype("int64")
+            for size in sizes:
+                plane = plane * size
+            return plane + offset
+
+        return [pool, te.compute(pool.shape, index, name="indices")]
+
+    def schedule(self, sch, target, attrs):
+        from convrnn.schedules.generic import schedule_generic
+
+        schedule_generic(sch, target)
+
+
 class _GlobalPool(OpDef):
     def infer(self, inputs, attrs):
         (x,) = inputs
@@ -235,3 +345,18 @@ class GlobalAveragePool(_GlobalPool):
 
         count = functools.reduce(operator.mul, x.shape[2:2 + rank])
         return te.compute(reduced.shape, lambda *i: reduced[i] / count.astype(x.dtype), name="divide")
+
+
+@register
+class GlobalLpPool(_GlobalPool):
+    name = "GlobalLpPool"
+
+    def compute(self, inputs, attrs, outputs):
+        from convrnn.compiler.tvm_adapter import te
+
+        (x,) = inputs
+        p = attrs["p"]
+        axes = [te.reduce_axis((0, d), name=f"r{i}") for i, d in enumerate(x.shape[2:])]
+        total = te.compute((*x.shape[:2], *[1] * len(axes)),
+                           lambda n, c, *rest: te.sum(_power_of_magnitude(x[(n, c, *axes)], p), axis=axes), name="pool")
+        return [te.compute(total.shape, lambda *i: _root(total[i], p), name="lp_root")]

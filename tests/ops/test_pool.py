@@ -71,13 +71,13 @@ def test_max_pool_int8():
                                                    pads=[1, 1, 1, 1]))
 
 
-def test_max_pool_indices_output_is_unsupported():
+def test_4d_window_is_unsupported():
     from convrnn.compiler.errors import UnsupportedError
 
-    node = helper.make_node("MaxPool", ["X"], ["Y", "I"], kernel_shape=[2, 2])
-    model = support.make_model([node], [support.tensor_info("X", "float32", [1, 1, 4, 4])],
-                               [support.tensor_info("Y", "float32", None), support.tensor_info("I", "int64", None)])
-    with pytest.raises(UnsupportedError, match="Indices"):
+    node = helper.make_node("MaxPool", ["X"], ["Y"], kernel_shape=[2, 2, 2, 2])
+    model = support.make_model([node], [support.tensor_info("X", "float32", [1, 1, 4, 4, 4, 4])],
+                               [support.tensor_info("Y", "float32", None)])
+    with pytest.raises(UnsupportedError, match="4-d MaxPool"):
         support.compile_cached(model)
 
 
