@@ -39,7 +39,7 @@ class LayerNormalization(OpDef):
         stat_shape = list(x.shape[:axis]) + [1] * (rank - axis)
         count = tirx.const(1, acc)
         for d in x.shape[axis:]:
-            count = count * d.astype(acc) if hasattr(d, "astype") else count * tirx.const(int(d), acc)
+            count = count * d.astype(acc)
 
         def value(i):
             return x[i].astype(acc)
