@@ -30,9 +30,6 @@ UNCLAIMED_DTYPE = "element type convrnn does not claim (bfloat16, float8/float4,
 TRAINING = Refused("training-mode Dropout (convrnn compiles inference, where Dropout is the identity)")
 NOT_A_TENSOR = "sequence/optional-typed graph input; convrnn models take tensors only"
 ZERO_SIZE_INPUT = "an input with a zero-size dim; convrnn's runtime requires every dim >= 1"
-CUBIC = Refused("Resize mode 'cubic' (convrnn claims nearest and linear)")
-ANTIALIAS = Refused("Resize antialiased downsampling (convrnn claims plain nearest and linear)")
-CROP_AND_RESIZE = Refused("Resize coordinate mode 'tf_crop_and_resize'")
 THREE_D = Refused("3-d ConvTranspose (convrnn claims 1-d and 2-d)")
 BN_TRAINING = Refused("BatchNormalization training_mode=1 (convrnn compiles inference)")
 ALIGN_CORNERS_LENGTH = FollowsOnnxruntime(
@@ -132,24 +129,10 @@ EXCLUDED = {
         "test_castlike_FLOAT_to_FLOAT16_expanded",
     ], ZERO_SIZE_INPUT),
     **dict.fromkeys([
-        "test_resize_downsample_scales_cubic", "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside",
-        "test_resize_downsample_scales_cubic_align_corners", "test_resize_downsample_sizes_cubic",
-        "test_resize_upsample_scales_cubic", "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside",
-        "test_resize_upsample_scales_cubic_align_corners", "test_resize_upsample_scales_cubic_asymmetric",
-        "test_resize_upsample_sizes_cubic",
-    ], CUBIC),
-    **dict.fromkeys([
-        "test_resize_downsample_scales_cubic_antialias", "test_resize_downsample_sizes_cubic_antialias",
-        "test_resize_downsample_scales_linear_antialias", "test_resize_downsample_sizes_linear_antialias",
-    ], ANTIALIAS),
-    **dict.fromkeys([
-        "test_resize_tf_crop_and_resize", "test_resize_tf_crop_and_resize_axes_2_3",
-        "test_resize_tf_crop_and_resize_axes_3_2", "test_resize_tf_crop_and_resize_extrapolation_value",
-    ], CROP_AND_RESIZE),
-    **dict.fromkeys([
         "test_convtranspose_3d",
     ], THREE_D),
-    "test_resize_downsample_scales_linear_align_corners": ALIGN_CORNERS_LENGTH,
+    **dict.fromkeys(["test_resize_downsample_scales_linear_align_corners",
+                     "test_resize_downsample_scales_cubic_align_corners"], ALIGN_CORNERS_LENGTH),
     **dict.fromkeys(["test_batchnorm_epsilon_training_mode", "test_batchnorm_example_training_mode"], BN_TRAINING),
     **dict.fromkeys([
         "test_slice_start_out_of_bounds", "test_rotary_embedding_3d_input_expanded",

@@ -1,5 +1,6 @@
-"""Resize: nearest and linear modes, from scales or sizes, with the axes and
-keep_aspect_ratio_policy of opset 18. Cubic, antialiasing and tf_crop_and_resize are unsupported.
+"""Resize: nearest, linear and cubic modes (cubic_coeff_a, exclude_outside), from scales or
+sizes, tf_crop_and_resize over the roi input (extrapolation_value), and the antialias, axes
+and keep_aspect_ratio_policy of opset 18.
 
 Opset 10 takes (X, scales) only and has no transformation attributes: its coordinates are
 asymmetric and its nearest rounding is onnxruntime's "simple" one (NEAREST_MODES)."""
@@ -80,7 +81,9 @@ def convert_resize_10(ctx):
 
 
 def _emit(ctx, x, scales, sizes, attrs):
-    if sizes == list(x.type.shape) and all(s == 1.0 for s in scales):
+    roi = attrs.get("roi")
+    cropped = roi is not None and any(roi[a] != 0 or roi[a + x.type.rank] != 1 for a in range(x.type.rank))
+    if sizes == list(x.type.shape) and all(s == 1.0 for s in scales) and not cropped:
         return [x]
     return ctx.emit("Resize", [x], {"sizes": sizes, "scales": scales, **attrs})
 
@@ -95,7 +98,26 @@ def convert_resize(ctx):
     _check(ctx, "coordinate_transformation_mode", coordinate_mode, COORDINATE_MODES)
     _check(ctx, "nearest_mode", nearest_mode, NEAREST_MODES[:-1])
     scales, sizes = _scales_and_sizes(ctx, x.type.shape)
-    if ctx.attr("antialias", 0) and mode == "linear" and any(s is not None and s < 1 for s in scales):
-        raise ctx.unsupported("antialiased downsampling")
-    return _emit(ctx, x, scales, sizes, {"mode": mode, "coordinate_transformation_mode": coordinate_mode,
-                                         "nearest_mode": nearest_mode})
+    attrs = {"mode": mode, "coordinate_transformation_mode": coordinate_mode, "nearest_mode": nearest_mode,
+             "cubic_coeff_a": float(ctx.attr("cubic_coeff_a", -0.75)),
+             "exclude_outside": int(ctx.attr("exclude_outside", 0)),
+             "antialias": int(ctx.attr("antialias", 0)) if ctx.opset >= 18 else 0,
+             "roi": _roi(ctx, x.type.rank) if coordinate_mode == "tf_crop_and_resize" else None,
+             "extrapolation_value": float(ctx.attr("extrapolation_value", 0.0))}
+    return _emit(ctx, x, scales, sizes, attrs)
+
+
+def _roi(ctx, rank):
+    """tf_crop_and_resize's region per axis, starts then ends, as fractions of the input."""
+    given = ctx.constant(1, "roi")
+    if given is None or given.size == 0:
+        raise ctx.error("tf_crop_and_resize needs the roi input")
+    given = [float(v) for v in given.reshape(-1)]
+    axes = ctx.attr("axes") if ctx.opset >= 18 else None
+    axes = list(range(rank)) if axes is None else [a % rank for a in axes]
+    if len(given) != 2 * len(axes):
+        raise ctx.error(f"roi of {len(given)} values for {len(axes)} axes")
+    roi = [0.0] * rank + [1.0] * rank
+    for k, axis in enumerate(axes):
+        roi[axis], roi[axis + rank] = given[k], given[k + len(axes)]
+    return roi

@@ -1,7 +1,10 @@
-"""Resize by nearest or (multi-)linear interpolation over any axes.
+"""Resize by nearest, (multi-)linear or cubic interpolation over any axes.
 
 attrs: "sizes" (the output shape), "scales" (per axis, as ONNX uses them in the coordinate
-transform), "mode" (nearest | linear), "coordinate_transformation_mode", "nearest_mode".
+transform), "mode" (nearest | linear | cubic), "coordinate_transformation_mode", "nearest_mode";
+and, set by the converter for the filter modes (_resize_filters.py: cubic, antialias,
+tf_crop_and_resize), "cubic_coeff_a", "exclude_outside", "antialias", "roi" (starts then ends,
+per axis, or None) and "extrapolation_value". The filter modes need static resized axes.
 Coordinates are computed in float32, in onnxruntime's order of operations. Axes whose
 scale is 1 and size unchanged are copied as they are (every supported transform maps them
 to themselves), so symbolic dims may appear only there.
@@ -14,14 +17,22 @@ from convrnn.compiler.ir import TensorType
 from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.registry import OpDef, register
 
-MODES = ("nearest", "linear")
-COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "asymmetric", "align_corners")
+MODES = ("nearest", "linear", "cubic")
+COORDINATE_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "asymmetric", "align_corners",
+                    "tf_crop_and_resize")
 # "simple" is Resize 10's rounding (onnxruntime's): ceil where the axis shrinks, else floor.
 NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple")
 
 
-def _resized_axes(shape, sizes, scales) -> list[int]:
-    return [a for a, (n, m, s) in enumerate(zip(shape, sizes, scales)) if n != m or s != 1.0]
+def _resized_axes(shape, sizes, scales, roi=None) -> list[int]:
+    cropped = [roi[a] != 0 or roi[a + len(shape)] != 1 for a in range(len(shape))] if roi else [False] * len(shape)
+    return [a for a, (n, m, s, c) in enumerate(zip(shape, sizes, scales, cropped)) if n != m or s != 1.0 or c]
+
+
+def uses_filters(attrs) -> bool:
+    """Whether the op runs as _resize_filters.py's per-axis filter passes."""
+    return (attrs["mode"] == "cubic" or attrs["coordinate_transformation_mode"] == "tf_crop_and_resize"
+            or (bool(attrs.get("antialias", 0)) and attrs["mode"] != "nearest"))
 
 
 def _extent(dim):
@@ -41,7 +52,9 @@ class Resize(OpDef):
             raise ValueError(f"unsupported resize {attrs}")
         if len(sizes) != x.rank or len(scales) != x.rank:
             raise ValueError(f"{len(sizes)} sizes and {len(scales)} scales for rank {x.rank}")
-        for a in _resized_axes(x.shape, sizes, scales):
+        for a in _resized_axes(x.shape, sizes, scales, attrs.get("roi")):
+            if uses_filters(attrs) and not (isinstance(x.shape[a], int) and isinstance(sizes[a], int)):
+                raise ValueError(f"{attrs['mode']} resize of the symbolic axis {a} ({x.shape[a]} to {sizes[a]})")
             # a scale of None: the output's size over the input's, at run time (symbolic sizes)
             if (isinstance(sizes[a], int) and sizes[a] <= 0) or (scales[a] is not None and scales[a] <= 0):
                 raise ValueError(f"cannot resize dim {x.shape[a]} of axis {a} to {sizes[a]} (scale {scales[a]})")
@@ -52,7 +65,7 @@ class Resize(OpDef):
 
         (x,) = inputs
         sizes, scales = attrs["sizes"], attrs["scales"]
-        axes = _resized_axes([d.name if hasattr(d, "name") else int(d) for d in x.shape], sizes, scales)
+        axes = _resized_axes([d.name if hasattr(d, "name") else int(d) for d in x.shape], sizes, scales, attrs.get("roi"))
         out_shape = te_shape(outputs[0].shape, inputs)
         coordinate_mode, nearest_mode = attrs["coordinate_transformation_mode"], attrs["nearest_mode"]
 
@@ -71,6 +84,12 @@ class Resize(OpDef):
                 return out / f32(scale)
             if coordinate_mode == "align_corners":
                 return f32(0.0) if m == 1 else out * f32(n - 1) / f32(m - 1)
+            if coordinate_mode == "tf_crop_and_resize":  # onnxruntime's order of operations
+                rank = len(sizes)
+                start, end = (attrs["roi"][axis], attrs["roi"][axis + rank]) if attrs.get("roi") else (0.0, 1.0)
+                if m == 1:
+                    return f32(float(np.float32(0.5) * (np.float32(start) + np.float32(end)) * np.float32(n - 1)))
+                return (f32(start) * f32(n - 1) + out * (f32(end) - f32(start)) * f32(n - 1) / f32(m - 1))
             if coordinate_mode == "pytorch_half_pixel" and m == 1:
                 return f32(0.0)
             if coordinate_mode == "half_pixel_symmetric":
@@ -111,6 +130,11 @@ class Resize(OpDef):
             else:
                 c = tirx.ceil(c)
             return clamp(c.astype("int32"), n)
+
+        if uses_filters(attrs):
+            from convrnn.schedules.ops._resize_filters import filter_axes
+
+            return [filter_axes(x, axes, sizes, scales, attrs, source_coordinate, nearest)]
 
         def element(*i):
             if attrs["mode"] == "nearest":

@@ -76,10 +76,54 @@ def test_large_upsample_runs():
     assert_matches_onnxruntime(model, {"x": random_input((1, 64, 28, 28))})
 
 
-def test_cubic_is_unsupported():
-    model = _model([1, 1, 4, 4], scales=[1, 1, 2, 2], mode="cubic")
-    with pytest.raises(UnsupportedError, match="mode 'cubic'"):
+def test_unknown_mode_is_unsupported():
+    model = _model([1, 1, 4, 4], scales=[1, 1, 2, 2], mode="quintic")
+    with pytest.raises(UnsupportedError, match="mode 'quintic'"):
         run_convrnn(model, {"x": random_input((1, 1, 4, 4))})
+
+
+@pytest.mark.parametrize("coordinate_mode", ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"])
+@pytest.mark.parametrize("scales", [[1, 1, 2, 1.5], [1, 1, 0.5, 0.75]], ids=str)
+def test_cubic(coordinate_mode, scales):
+    model = _model(["batch", 2, 8, 6], opset=19, scales=scales, mode="cubic",
+                   coordinate_transformation_mode=coordinate_mode)
+    for batch in (1, 2):
+        assert_matches_onnxruntime(model, {"x": random_input((batch, 2, 8, 6), seed=batch)})
+
+
+@pytest.mark.parametrize("scales", [[1, 1, 2, 1.5], [1, 1, 0.5, 0.75]], ids=str)
+def test_cubic_coeff_a_and_exclude_outside(scales):
+    model = _model([1, 2, 8, 6], opset=19, scales=scales, mode="cubic", cubic_coeff_a=-0.5, exclude_outside=1)
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 8, 6))})
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+@pytest.mark.parametrize("scales", [[1, 1, 0.5, 0.75], [1, 1, 0.3, 1.0], [1, 1, 0.6, 2.0]], ids=str)
+def test_antialias(mode, scales):
+    # Downsampling axes are filtered over 1/scale inputs; upsampling ones interpolate plainly.
+    model = _model([1, 2, 12, 10], opset=19, scales=scales, mode=mode, antialias=1)
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 12, 10))}, atol=1e-4)
+
+
+def _crop_model(roi, sizes, axes=None, **attrs):
+    node = helper.make_node("Resize", ["x", "roi", "", "sizes"], ["out"],
+                            coordinate_transformation_mode="tf_crop_and_resize",
+                            **({} if axes is None else {"axes": axes}), **attrs)
+    return make_model([node], [tensor_info("x", "float32", [1, 2, 6, 7])], [tensor_info("out", "float32", None)],
+                      [("roi", np.asarray(roi, np.float32)), ("sizes", np.asarray(sizes, np.int64))], opset=19)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+def test_tf_crop_and_resize(mode):
+    model = _crop_model([0, 0, 0.2, 0.1, 1, 1, 0.9, 0.7], [1, 2, 5, 4], mode=mode)
+    assert_matches_onnxruntime(model, {"x": random_input((1, 2, 6, 7))})
+
+
+def test_tf_crop_and_resize_extrapolates_outside_the_input():
+    # The region reaches past the bottom-right corner; axes given, one output row of length 1.
+    model = _crop_model([0.5, -0.2, 1.4, 1.3], [3, 1], axes=[3, 2], mode="linear", extrapolation_value=7.0)
+    result = assert_matches_onnxruntime(model, {"x": random_input((1, 2, 6, 7))})[0]
+    assert (result == 7.0).any() and (result != 7.0).any()
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
