@@ -27,7 +27,7 @@ SUPPORTED_OPS = (
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
     "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
     "ReduceLogSumExp", "ReduceSumSquare", "LpPool", "Selu", "Celu", "Softsign",
-    "ThresholdedRelu", "Shrink", "Mish", "Gelu", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
+    "ThresholdedRelu", "Shrink", "Mish", "Gelu", "Hardmax", "LpNormalization", "InstanceNormalization", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
     "ScatterElements", "ScatterND", "Range", "LayerNormalization", "Einsum",
@@ -41,6 +41,7 @@ CONSTANT_INPUTS = {
     "Resize": (1, 2, 3), "Split": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,),
     "ReduceL1": (1,), "ReduceL2": (1,), "ReduceLogSum": (1,), "ReduceLogSumExp": (1,), "ReduceSumSquare": (1,),
+    "InstanceNormalization": (1, 2),
     "Dropout": (1, 2),
     "Tile": (1,), "OneHot": (1,), "Range": (0, 1, 2), "LayerNormalization": (1, 2),
     # W, R, B (and LSTM's P); sequence_lens and the initial states stay run-time inputs.

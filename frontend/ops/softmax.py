@@ -1,5 +1,5 @@
-"""Softmax and LogSoftmax: before opset 13 over every axis from `axis` on (default 1), from 13
-along the one axis `axis` (default -1)."""
+"""Softmax, LogSoftmax and Hardmax: before opset 13 over every axis from `axis` on (default 1),
+from 13 along the one axis `axis` (default -1)."""
 from convrnn.frontend.registry import converter
 
 
@@ -12,11 +12,11 @@ def _axes(ctx, default, trailing):
     return list(range(axis, rank)) if trailing else [axis]
 
 
-@converter("Softmax", "LogSoftmax", since=1)
+@converter("Softmax", "LogSoftmax", "Hardmax", since=1)
 def convert_softmax_coerced(ctx):
     return ctx.emit(ctx.node.op_type, [ctx.required_input(0)], {"axes": _axes(ctx, 1, trailing=True)})
 
 
-@converter("Softmax", "LogSoftmax", since=13)
+@converter("Softmax", "LogSoftmax", "Hardmax", since=13)
 def convert_softmax(ctx):
     return ctx.emit(ctx.node.op_type, [ctx.required_input(0)], {"axes": _axes(ctx, -1, trailing=False)})

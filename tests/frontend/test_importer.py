@@ -30,8 +30,8 @@ def test_missing_initializer_names_node_and_input():
 
 
 def test_all_unsupported_ops_are_listed_at_once_with_node_and_opset():
-    then_branch = helper.make_graph([helper.make_node("Hardmax", ["x"], ["t"], name="inner_hardmax")], "then", [],
-                                    [support.tensor_info("t", "float32", [3])])
+    inner = helper.make_node("StringNormalizer", ["x"], ["t"], name="inner_normalizer")
+    then_branch = helper.make_graph([inner], "then", [], [support.tensor_info("t", "float32", [3])])
     else_branch = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [],
                                     [support.tensor_info("e", "float32", [3])])
     nodes = [helper.make_node("Det", ["x"], ["d"], name="det1"),
@@ -44,7 +44,7 @@ def test_all_unsupported_ops_are_listed_at_once_with_node_and_opset():
     message = str(info.value)
     assert "Det (node 'det1', opset 17)" in message
     assert "Foo (node 'custom', domain 'com.example')" in message
-    assert "Hardmax (node 'inner_hardmax' in subgraph then_branch of 'branch', opset 17)" in message
+    assert "StringNormalizer (node 'inner_normalizer' in subgraph then_branch of 'branch', opset 17)" in message
 
 
 def test_opset_outside_the_claimed_range_is_reported():
@@ -77,13 +77,15 @@ def test_constant_subgraphs_fold_and_constant_if_inlines_its_branch():
     support.assert_matches_onnxruntime(model, {"x": x})
 
 
-def test_data_dependent_if_is_unsupported():
+def test_data_dependent_if_keeps_both_branches_as_subgraphs_reading_outer_values():
     branch = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "b", [], [support.tensor_info("t", "float32", [1])])
     model = support.make_model([helper.make_node("If", ["c"], ["y"], name="dyn_if", then_branch=branch, else_branch=branch)],
                                [support.tensor_info("x", "float32", [1]), support.tensor_info("c", "bool", [])],
                                [support.tensor_info("y", "float32", [1])])
-    with pytest.raises(UnsupportedError, match="If node 'dyn_if'.*condition.*compile-time constant"):
-        import_onnx(model)
+    (node,) = [n for n in import_onnx(model).nodes if n.op == "If"]
+    x = node.inputs[1]
+    assert x.name == "x" and [n.op for n in node.attrs["then_branch"].nodes] == ["Relu"]
+    assert node.attrs["then_branch"].inputs[0] is not x  # a branch is a closed graph: x is its input
 
 
 def test_graph_outputs_keep_their_names_even_when_they_are_inputs_or_constants():
