@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from convrnn.compiler import executor
+from convrnn.compiler import control_flow, executor
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.errors import TuningError
 from convrnn.compiler.ir import Dim, Graph
@@ -33,13 +33,19 @@ class Compiled:
     functions: dict[str, Any]
     target: Target
     executor_args: Optional[list[str]] = None  # the executor kernel's tensors (compiler/executor.py)
+    program: Optional[control_flow.Block] = None  # a graph holding Loops or Ifs (compiler/control_flow.py)
 
 
 def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase] = None) -> tuple[Compiled, Any]:
     # Tests set CONVRNN_VERIFY=1 to check the graph's invariants after every pass.
-    graph = run_pipeline(graph, verify=os.environ.get("CONVRNN_VERIFY") == "1")
+    verify = os.environ.get("CONVRNN_VERIFY") == "1"
+    graph = run_pipeline(graph, verify=verify)
+    graph = control_flow.optimize_subgraphs(graph, lambda body: run_pipeline(body, verify=verify))
     if tuning is not None:
         graph = apply_tuning(graph, tuning, target)
+        graph = control_flow.optimize_subgraphs(graph, lambda body: apply_tuning(body, tuning, target))
+    if control_flow.holds_control_flow(graph):
+        return _compile_program(graph, target)
     functions, calls = lower_graph(graph, target)
     kernels = dict(functions)
     executor_args = None
@@ -51,8 +57,20 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args), executable
 
 
+def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
+    functions, root = control_flow.lower_program(graph, target)
+    kernels = dict(functions)
+    if target.kind == "llvm":
+        control_flow.add_executors(root, kernels)
+    calls = [call for segment in control_flow.segments(root) for call in segment]
+    compiled = Compiled(graph, calls, root.memory, functions, target, program=root)
+    return compiled, tvm_.build(kernels, target)
+
+
 def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
     """plan.json's content and the constants to store, keyed as the plan names them."""
+    if compiled.program is not None:
+        return _program_plan(compiled)
     graph, memory = compiled.graph, compiled.memory
     tensors: dict[str, dict[str, Any]] = {}
     constants = {}
@@ -90,6 +108,24 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if compiled.executor_args is not None:
         plan["executor"] = {"kernel": executor.NAME, "args": compiled.executor_args}
+    return plan, constants
+
+
+def _program_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plan of a graph holding control flow: its steps run by runtime/program.py; its
+    top-level kernel calls are listed as `calls` too (the top block's, in order)."""
+    graph = compiled.graph
+    entries, constants = control_flow.program_plan(compiled.program, compiled.target.kind == "llvm")
+    plan = {
+        "target": compiled.target.json,
+        "device": compiled.target.device_type,
+        "inputs": [dict(control_flow.describe(v), name=v.name) for v in graph.inputs],
+        "outputs": [dict(control_flow.describe(v), name=v.name) for v in graph.outputs],
+        **entries,
+        "kernels": sorted(compiled.functions),
+        "peak_activation_bytes": control_flow.peak_bytes(compiled.program),
+        "dim_checks": [[formula, value] for formula, value in graph.dim_checks],
+    }
     return plan, constants
 
 

@@ -29,15 +29,16 @@ def executor_arguments(calls: list[KernelCall]) -> list[Any]:
     return list(seen.values())
 
 
-def executor_primfunc(calls: list[KernelCall], arguments: list[Any]) -> Any:
-    """The executor over `calls`, taking `arguments` (executor_arguments(calls)) in order."""
+def executor_primfunc(calls: list[KernelCall], arguments: list[Any], name: str = NAME) -> Any:
+    """The executor over `calls`, taking `arguments` (executor_arguments(calls)) in order.
+    A program with control flow has one per run of calls between its Loops and Ifs."""
     index = {value.name: i for i, value in enumerate(arguments)}
     dims: dict[str, str] = {}  # a symbolic dim (a name or a formula) -> its variable here
     for value in arguments:
         for dim in value.type.shape:
             if isinstance(dim, str):
                 dims.setdefault(dim, f"d{len(dims)}")
-    lines = ["@T.prim_func", f"def {NAME}({', '.join(f'h{i}: T.handle' for i in range(len(arguments)))}):"]
+    lines = ["@T.prim_func", f"def {name}({', '.join(f'h{i}: T.handle' for i in range(len(arguments)))}):"]
     lines += [f"    {var} = T.int32()" for var in dims.values()]
     for i, value in enumerate(arguments):
         shape = ", ".join(dims[d] if isinstance(d, str) else str(d) for d in value.type.shape)

@@ -239,9 +239,11 @@ class NodeContext:
     def make_constant(self, array: np.ndarray, hint: str = "const") -> Value:
         return self.builder.constant(np.asarray(array), hint=f"{self.name}_{hint}")
 
-    def convert_subgraph(self, graph: onnx.GraphProto) -> list[Optional[Value]]:
-        """Inline a subgraph (an If branch) into the current graph; returns its outputs."""
-        return self._convert_subgraph(graph)
+    def convert_subgraph(self, graph: onnx.GraphProto, body_inputs: Optional[list] = None) -> Any:
+        """Inline a subgraph (an If branch) into the current graph; returns its outputs. With
+        body_inputs (a TensorType or a Value per subgraph input), a closed Body of its own
+        (frontend/subgraphs.py: a Loop's body, a run-time If's branch)."""
+        return self._convert_subgraph(graph, body_inputs)
 
     def error(self, message: str) -> ModelError:
         return ModelError(f"{self.node.op_type} node {self.name!r} (opset {self.opset}): {message}")

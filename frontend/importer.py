@@ -19,6 +19,7 @@ from convrnn.compiler.ir import Dim, Graph, TensorType, Value
 from convrnn.frontend.constant_folding import fold_node
 from convrnn.frontend.context import GraphBuilder, NodeContext
 from convrnn.frontend.registry import MAX_OPSET, MIN_OPSET, find_converter
+from convrnn.frontend.subgraphs import Body, BodyScope, fresh_input, refine_subgraphs
 from convrnn.frontend.symbolic_shapes import track_shape_node
 
 ModelSource = Union[str, os.PathLike, bytes, onnx.ModelProto]
@@ -113,17 +114,28 @@ class _Importer:
         self.model = model
         self.opset = opset
         self.domain_opsets = domain_opsets(model)
-        self.builder = GraphBuilder()
+        self.builder = self.root_builder = GraphBuilder()
         self.scopes: list[dict[str, Optional[Value]]] = [{}]
+        self.bodies: list[BodyScope] = []  # the bodies being imported, outermost first
 
     def lookup(self, name: str, node: onnx.NodeProto) -> Optional[Value]:
         if not name:
             return None
-        for scope in reversed(self.scopes):
-            if name in scope:
-                return scope[name]
+        for depth in range(len(self.scopes) - 1, -1, -1):
+            if name in self.scopes[depth]:
+                return self._visible(self.scopes[depth][name], depth)
         raise ModelError(f"{node.op_type} node {node.name or node.output[0]!r} reads {name!r}, "
                          f"which no node, graph input or initializer defines (missing initializer?)")
+
+    def _visible(self, value: Optional[Value], depth: int) -> Optional[Value]:
+        """A value defined at scope `depth`, as the body being imported sees it: each body
+        between there and here brings it in (subgraphs.py)."""
+        builder = self.root_builder
+        for body in self.bodies:
+            if body.depth > depth:
+                value = body.bring_in(value, builder)
+            builder = body.builder
+        return value
 
     def define(self, name: str, value: Optional[Value]) -> None:
         if name:
@@ -163,7 +175,10 @@ class _Importer:
         context = NodeContext(self.builder, node, inputs, self.opset, self.convert_subgraph)
         return list(convert(context))
 
-    def convert_subgraph(self, graph: onnx.GraphProto) -> list[Optional[Value]]:
+    def convert_subgraph(self, graph: onnx.GraphProto, body_inputs: Optional[list] = None):
+        """Inline the subgraph; with body_inputs, import it as a Body of its own instead."""
+        if body_inputs is not None:
+            return self.convert_body(graph, body_inputs)
         self.scopes.append({})
         try:
             self.add_initializers(graph)
@@ -172,6 +187,36 @@ class _Importer:
                     for out in graph.output]
         finally:
             self.scopes.pop()
+
+    def convert_body(self, graph: onnx.GraphProto, inputs: list) -> Body:
+        """The subgraph as a closed Graph; inputs[i] is a TensorType (a fresh body input) or a
+        Value of the current graph (the body reads it under the subgraph's input name i)."""
+        if len(inputs) != len(graph.input):
+            raise ModelError(f"subgraph {graph.name!r} declares {len(graph.input)} inputs, its node gives {len(inputs)}")
+        outer = self.builder
+        scope = BodyScope.inside(outer, len(self.scopes))
+        self.bodies.append(scope)
+        self.scopes.append({})
+        self.builder = scope.builder
+        try:
+            fresh = []
+            for info, given in zip(graph.input, inputs):
+                if isinstance(given, TensorType):
+                    fresh.append(fresh_input(scope, info.name, given))
+                    self.define(info.name, fresh[-1])
+                else:
+                    self.define(info.name, scope.bring_in(given, outer))
+            self.add_initializers(graph)
+            self.convert_nodes(graph)
+            outputs = [self.lookup(out.name, onnx.NodeProto(op_type="subgraph output", name=graph.name))
+                       for out in graph.output]
+        finally:
+            self.builder = outer
+            self.scopes.pop()
+            self.bodies.pop()
+        if scope.builder.refined:  # a dim the body fixed is fixed outside it too
+            outer.refine(list(scope.builder.refined.items()))
+        return scope.body(fresh, outputs)
 
     def run(self, input_shapes: dict[str, list[Dim]]) -> Graph:
         graph = self.model.graph
@@ -191,7 +236,9 @@ class _Importer:
         outputs: list[Value] = []
         for info in graph.output:
             outputs.append(self._output_value(info.name, outputs))
-        return self.builder.graph(inputs, outputs)
+        result = self.builder.graph(inputs, outputs)
+        refine_subgraphs(result, self.builder.refined)
+        return result
 
     def _output_value(self, name: str, graph_outputs: list[Value]) -> Value:
         value = self.lookup(name, onnx.NodeProto(op_type="graph output", name=name))

@@ -20,6 +20,7 @@ from convrnn.runtime import tvm_runtime
 from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
 from convrnn.runtime.dims import formula, is_derived, names_in
 from convrnn.runtime.errors import ArtifactError, InputError
+from convrnn.runtime.program import Program, ProgramState
 
 # Bindings (allocations for one set of input shapes) kept per model: the most recently used.
 KEPT_BINDINGS = 4
@@ -61,14 +62,22 @@ class _Binding:
 
         slots = [tvm_runtime.empty((max(1, max(nbytes(n) for n in names)),), "uint8", model.device)
                  for names in plan["slots"]]
+        self.slots = slots
+        # a model with Loops or Ifs runs its program (runtime/program.py), which makes its tensors
+        self.program = ProgramState(model.program, model, dims, slots) if model.program is not None else None
+        if self.program is not None:
+            tensors = {name: spec for name, spec in tensors.items() if name not in model.program.volatile}
         self.tensors: dict[str, Any] = {}
         for name, spec in tensors.items():
+            if self.program is not None:
+                self.tensors[name] = self.program.root.tensor(name)
+                continue
             if "constant" in spec:
                 self.tensors[name] = model.constants[spec["constant"]]
             elif "slot" in spec:
                 self.tensors[name] = tvm_runtime.view(slots[spec["slot"]], concrete(spec["shape"]), spec["dtype"])
         for name, spec in tensors.items():  # views are listed after their bases are bound
-            if "view_of" in spec:
+            if "view_of" in spec and self.program is None:
                 self.tensors[name] = tvm_runtime.view(self.tensors[spec["view_of"]], concrete(spec["shape"]), spec["dtype"])
         self.calls = [(model.kernels[call["kernel"]], [self.tensors[a] for a in call["args"]], call["node"])
                       for call in plan["calls"]]
@@ -77,7 +86,8 @@ class _Binding:
                               if model.executor is not None else None)
         # numpy views of the host tensors the caller's arrays go into and come out of
         self.input_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.inputs]
-        self.output_views = [tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.outputs]
+        self.output_views = ([tvm_runtime.host_view(self.tensors[spec.name]) for spec in model.outputs]
+                             if self.program is None else None)  # a program's outputs may have run-time dims
 
 
 class CompiledModel:
@@ -95,6 +105,7 @@ class CompiledModel:
             # one call runs every kernel (compiler/executor.py); older artifacts have none
             self.executor = (tvm_runtime.get_function(library, plan["executor"]["kernel"])
                              if "executor" in plan else None)
+            self.program = Program(plan, library, self.kernels) if "program" in plan else None
         except Exception as exc:  # TVM raises its own error types for unloadable libraries
             raise ArtifactError(f"{self.path / LIBRARY_FILE} cannot be loaded: {exc}") from None
         self._library = library
@@ -115,8 +126,9 @@ class CompiledModel:
     def _derived_dims(self) -> list[str]:
         """The formula dims of the plan, checked to depend only on the inputs' dims."""
         named = {d for spec in self.inputs for d in spec.shape if isinstance(d, str)}
+        known_later = set(self.plan.get("runtime_dims", []))  # a loop's trip count (runtime/program.py)
         derived = sorted({d for spec in self.plan["tensors"].values() for d in spec["shape"]
-                          if isinstance(d, str) and is_derived(d)})
+                          if isinstance(d, str) and is_derived(d) and not names_in(d) & known_later})
         for dim in derived:
             try:
                 formula(dim)
@@ -192,6 +204,9 @@ class CompiledModel:
         """Run the model on numpy arrays given by position, by name, or as one mapping of names
         to arrays; returns its outputs in order."""
         binding = self._prepare(args, kwargs)
+        if binding.program is not None:
+            binding.program.run()
+            return binding.program.outputs([spec.name for spec in self.outputs])
         if binding.executor_args is None:
             self._run_calls(binding)
         else:
