@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import onnx
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler import symbolic_dims
+from convrnn.compiler.ir import Graph, TensorType
 from convrnn.frontend.registry import converter
 
 
@@ -86,6 +87,11 @@ def convert_loop(ctx):
             raise ctx.unsupported(f"carried value {k} ({node.input[2 + k]!r}) is {before} before the loop and "
                                   f"{after} after an iteration: convrnn compiles loops whose carried values "
                                   "keep their shape from one iteration to the next")
+    inner_lengths = _loop_lengths(graph)
+    for index, value in enumerate(graph.outputs[1:]):
+        if any(isinstance(d, str) and symbolic_dims.names_in(d) & inner_lengths for d in value.type.shape):
+            raise ctx.unsupported(f"its body's output {index + 1} ({value.type}) has the length of a loop inside "
+                                  "the body, which may change from one iteration to the next")
     if not varying and not scans:
         return list(initial)  # nothing changes: the loop computes nothing anyone can read
     graph = graph.replace(outputs=[condition, *(carried_out[k] for k in varying), *scan_values])
@@ -97,6 +103,18 @@ def convert_loop(ctx):
         hints=[names[k] for k in varying] + names[carried:], node_name=ctx.name)
     finals = iter(outputs[:len(varying)])
     return [next(finals) if k in varying else initial[k] for k in range(carried)] + outputs[len(varying):]
+
+
+def _loop_lengths(graph) -> set[str]:
+    """The trip-count dims of the loops inside a graph, at any depth."""
+    found = set()
+    for node in graph.nodes:
+        if node.op == "Loop":
+            found.add(node.attrs["trips"])
+        for value in node.attrs.values():
+            if isinstance(value, Graph):
+                found |= _loop_lengths(value)
+    return found
 
 
 def _identifier(text: str) -> str:

@@ -231,3 +231,35 @@ def test_a_body_with_the_wrong_number_of_inputs_is_a_model_error():
                                [("M", np.array(3, np.int64))])
     with pytest.raises(ModelError, match="Loop node 'short_loop'.*body takes 2 inputs, it must take 3"):
         import_onnx(model)
+
+
+def test_a_scan_whose_rows_have_an_inner_loops_length_is_refused_by_name():
+    inner = helper.make_graph(
+        [helper.make_node("Identity", ["ci"], ["co"]), helper.make_node("Identity", ["v"], ["row"])],
+        "inner", [info("j", "int64", []), info("ci", "bool", []), info("v", "float32", [2])],
+        [info("co", "bool", []), info("v", "float32", [2]), info("row", "float32", [2])])
+    outer = helper.make_graph(
+        [helper.make_node("Loop", ["n", "", "v"], ["v_next", "rows"], body=inner),
+         helper.make_node("Identity", ["c"], ["c_out"])],
+        "outer", [info("i", "int64", []), info("c", "bool", []), info("v", "float32", [2])],
+        [info("c_out", "bool", []), info("v_next", "float32", [2]), info("rows", "float32", [None, 2])])
+    model = support.make_model(
+        [helper.make_node("Loop", ["M", "", "v0"], ["v_final", "all_rows"], name="ragged_loop", body=outer)],
+        [info("v0", "float32", [2]), info("n", "int64", [])],
+        [info("v_final", "float32", [2]), info("all_rows", "float32", [None, None, 2])], [("M", np.array(3, np.int64))])
+    with pytest.raises(UnsupportedError, match="Loop node 'ragged_loop'.*length of a loop inside the body"):
+        import_onnx(model)
+
+
+def test_the_kernels_one_by_one_give_what_the_executor_calls_give(tmp_path):
+    from convrnn.runtime.program import _steps
+
+    compile_model(_while_model(), tmp_path / "a")
+    with_executors, one_by_one = load(tmp_path / "a"), load(tmp_path / "a")
+    steps = list(_steps(one_by_one.program.block))
+    assert any("executor" in step for step in steps)
+    for step in steps:  # as for a target without executors (CUDA)
+        step.pop("executor", None)
+    feeds = {"start": np.zeros(2, np.float32), "x": np.full(2, 0.5, np.float32), "limit": np.array(9.0, np.float32)}
+    for a, b in zip(with_executors.run(feeds), one_by_one.run(feeds)):
+        np.testing.assert_array_equal(a, b)
