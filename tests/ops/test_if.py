@@ -108,3 +108,24 @@ def test_branches_whose_output_shapes_disagree_are_refused_by_name():
         [info("x", "float32", [4]), info("c", "bool", [])], [info("y", "float32", [None])])
     with pytest.raises(UnsupportedError, match=r"If node 'mismatched_if'.*output 0.*float32\[4\].*float32\[8\]"):
         import_onnx(model)
+
+
+def test_a_branch_holding_a_loop_whose_scan_it_reduces():
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v", "x"], ["v_next"]), helper.make_node("Identity", ["c"], ["c_out"])],
+        "body", [info("i", "int64", []), info("c", "bool", []), info("v", "float32", [3])],
+        [info("c_out", "bool", []), info("v_next", "float32", [3]), info("v_next", "float32", [3])])
+    then_branch = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "x"], ["v_final", "history"], body=body),
+         helper.make_node("ReduceSum", ["history", "axis0"], ["summed"], keepdims=0)],
+        "looping", [], [info("summed", "float32", [3])])
+    else_branch = helper.make_graph([helper.make_node("Neg", ["x"], ["negated"])], "plain", [],
+                                    [info("negated", "float32", [3])])
+    model = support.make_model(
+        [helper.make_node("If", ["c"], ["y"], then_branch=then_branch, else_branch=else_branch)],
+        [info("x", "float32", [3]), info("c", "bool", []), info("M", "int64", [])], [info("y", "float32", [3])],
+        [("axis0", np.array([0], np.int64))])
+    for c in (True, False):
+        for trips in (3, 70):  # the stack takes M rows, read when the loop starts
+            feeds = {"x": support.random_input((3,)), "c": np.array(c), "M": np.array(trips, np.int64)}
+            support.assert_matches_onnxruntime(model, feeds)
