@@ -18,7 +18,9 @@ def _elementwise(node: Node) -> bool:
     from convrnn.schedules.ops.unary import _Unary
 
     opdef = get_op(node.op)
-    return isinstance(opdef, (_Unary, _Binary)) and len(node.outputs) == 1 and all(v is not None for v in node.inputs)
+    # an op with a compute of its own (Mod: its fmod attr) and no `expr` stays a kernel of its own
+    return (isinstance(opdef, (_Unary, _Binary)) and hasattr(opdef, "expr") and len(node.outputs) == 1
+            and all(v is not None for v in node.inputs))
 
 
 @dataclass

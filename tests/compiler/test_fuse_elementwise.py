@@ -59,3 +59,17 @@ def test_integer_and_comparison_steps():
                         inits)
     assert ops_after(model)[0] == "ElementwiseChain"
     support.assert_matches_onnxruntime(model, {"i": np.arange(4, dtype=np.int64), "j": np.full(4, 3, np.int64)})
+
+
+def test_an_op_without_an_expression_is_left_out_of_chains():
+    # Mod computes itself (its fmod attr): a chain through it keeps it as its own kernel
+    import numpy as np
+    from onnx import helper
+
+    import support
+
+    nodes = [helper.make_node("Add", ["x", "x"], ["a"]), helper.make_node("Mod", ["a", "m"], ["b"], fmod=1),
+             helper.make_node("Relu", ["b"], ["out"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", ["n", 6])],
+                               [support.tensor_info("out", "float32", None)], [("m", np.array([1.5], np.float32))])
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((3, 6))})
