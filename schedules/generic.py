@@ -49,6 +49,8 @@ def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
     kinds = tvm_.block_iter_kinds(sch, block)
     if len(loops) != len(kinds):
         return  # loops no longer map one-to-one onto iterators: leave the block as it is
+    if 0 in (tvm_.loop_extent(sch, loop) for loop in loops):
+        return  # an empty tensor: its loops run no iteration (and cannot be fused or split)
     spatial = [loop for loop, kind in zip(loops, kinds) if kind == "S"]
     if len(spatial) < len(kinds) and kinds[: len(spatial)] != ["S"] * len(spatial):
         return  # reductions interleaved with spatial loops: leave it serial

@@ -1,7 +1,10 @@
 """The reductions: axes as an attribute, or as an input from opset 13 (ReduceSum) or 18 (the
 others); no axes means all axes unless noop_with_empty_axes. With that flag, as over a scalar's
 no axes, each element is reduced alone: L1 gives |x|, SumSquare x*x, LogSum log(x) (as
-onnxruntime and the reference do), the other reductions x itself."""
+onnxruntime and the reference do), the other reductions x itself. A reduction over an empty
+axis is its identity (0, 1, -inf for a max, ...): a constant, as is an empty result."""
+import numpy as np
+
 from convrnn.frontend.registry import converter
 
 REDUCTIONS = ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
@@ -10,6 +13,33 @@ REDUCTIONS = ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
 
 # Reductions of one element that are not the element itself.
 _NOT_IDENTITY_ALONE = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")
+
+
+def _identity(op_type: str, dtype: str):
+    """The reduction of no elements."""
+    kind = np.dtype(dtype).kind
+    if op_type in ("ReduceMax", "ReduceMin"):
+        largest = op_type == "ReduceMin"
+        if kind == "b":
+            return largest
+        if kind == "f":
+            return np.inf if largest else -np.inf
+        info = np.iinfo(dtype)
+        return info.max if largest else info.min
+    if op_type in ("ReduceLogSum", "ReduceLogSumExp"):
+        return -np.inf
+    if op_type == "ReduceMean":
+        return np.nan
+    return 1 if op_type == "ReduceProd" else 0
+
+
+def _empty_reduction(ctx, x, attrs):
+    """The constant result of a reduction over an empty axis, or one with no elements."""
+    axes, keep = attrs["axes"], attrs["keepdims"]
+    shape = [1 if a in axes else d for a, d in enumerate(x.type.shape) if keep or a not in axes]
+    if any(isinstance(d, str) for d in shape):
+        raise ctx.unsupported(f"a reduction over an empty axis with symbolic dims (output shape {shape})")
+    return [ctx.make_constant(np.full(shape, _identity(ctx.node.op_type, x.type.dtype), dtype=x.type.dtype), "empty")]
 
 
 def _axes_input_since(op_type: str) -> int:
@@ -40,4 +70,6 @@ def convert_reduce(ctx):
     if not all(-rank <= a < rank for a in axes):
         raise ctx.error(f"axes {axes} are out of range for rank {rank}")
     attrs = {"axes": sorted({a % rank for a in axes}), "keepdims": int(ctx.attr("keepdims", 1))}
+    if 0 in x.type.shape:
+        return _empty_reduction(ctx, x, attrs)
     return ctx.emit(ctx.node.op_type, [x], attrs)

@@ -14,6 +14,8 @@ the formula has no term for ONNX's shorter, clamped result); on a shorter axis t
 clamps its reads into the axis, so it never reads out of bounds, but the result is then
 not ONNX's. The IR start of a window counted from the end is negative: N + start.
 """
+import numpy as np
+
 from convrnn.compiler import symbolic_dims
 from convrnn.frontend.registry import converter
 
@@ -82,8 +84,10 @@ def _slice(ctx, starts, ends, axes, steps):
         else:
             first[axis], sizes[axis] = _clamped_range(dim, int(start), int(end), int(step))
         step_of[axis] = int(step)
-    if 0 in sizes:
-        raise ctx.unsupported(f"empty slice (output shape {sizes})")
+    if 0 in sizes:  # an empty result holds no data: a constant of its shape
+        if any(isinstance(d, str) for d in sizes):
+            raise ctx.unsupported(f"empty slice with symbolic dims (output shape {sizes})")
+        return [ctx.make_constant(np.zeros(sizes, dtype=x.type.dtype), "empty")]
     if list(sizes) == list(shape) and all(s == 1 for s in step_of) and not any(first):
         return [x]
     return ctx.emit("Slice", [x], {"starts": first, "steps": step_of, "sizes": sizes})

@@ -1,5 +1,7 @@
 """Split: sizes from the `split` attribute (before 13) or input (13+), `num_outputs` (18+),
-or equal chunks; with num_outputs the last chunk may be smaller."""
+or equal chunks; with num_outputs the last chunk may be smaller. A chunk may be empty."""
+import numpy as np
+
 from convrnn.frontend.registry import converter
 
 
@@ -29,7 +31,26 @@ def convert_split(ctx):
     if len(sizes) != len(ctx.node.output):
         raise ctx.error(f"{len(sizes)} split sizes for {len(ctx.node.output)} outputs")
     if 0 in sizes:
-        raise ctx.unsupported(f"empty split chunk (sizes {sizes})")
+        return _with_empty_chunks(ctx, x, axis, sizes)
     if len(sizes) == 1:
         return [x]
     return ctx.emit("Split", [x], {"axis": axis, "sizes": sizes})
+
+
+def _with_empty_chunks(ctx, x, axis, sizes):
+    """Empty chunks hold no data: constants of their shapes; the others split as usual."""
+    shape = list(x.type.shape)
+    if any(isinstance(d, str) for a, d in enumerate(shape) if a != axis):
+        raise ctx.unsupported(f"empty split chunks of a tensor with symbolic dims {shape}")
+    filled = [s for s in sizes if s]
+    if len(filled) > 1:
+        parts = iter(ctx.emit("Split", [x], {"axis": axis, "sizes": filled}, temp=True))
+    else:
+        parts = iter([x] * len(filled))
+    results = []
+    for size in sizes:
+        if size:
+            results.append(next(parts))
+        else:
+            results.append(ctx.make_constant(np.zeros(shape[:axis] + [0] + shape[axis + 1:], x.type.dtype), "empty"))
+    return results

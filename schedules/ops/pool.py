@@ -210,11 +210,13 @@ class LpPool(_WindowPool):
 def _power_of_magnitude(value, p):
     from convrnn.compiler.tvm_adapter import tirx
 
-    if p == 1:
-        return tirx.abs(value)
-    if p == 2:
-        return value * value
-    return tirx.power(tirx.abs(value), tirx.const(p, value.dtype))
+    magnitude = tirx.abs(value)
+    if p == int(p) and p <= 8:  # a product: TVM's pow is unreliable for exponents >= 3
+        result = magnitude
+        for _ in range(int(p) - 1):
+            result = result * magnitude
+        return result
+    return tirx.power(magnitude, tirx.const(p, value.dtype))
 
 
 def _root(value, p):
