@@ -130,21 +130,20 @@ def parse_poly(text: str) -> Poly:
     return _from_ast(tree, text)
 
 
-def _from_ast(node: ast.AST, text: str) -> Poly:
+def _from_ast(node: ast.AST, text: str, bindings: Optional[dict] = None) -> Poly:
+    """The polynomial of a parsed formula, with names replaced by the dims `bindings` gives."""
     if isinstance(node, ast.Name):
-        return _poly_atom(node.id)
+        return poly(bindings[node.id]) if bindings and node.id in bindings else _poly_atom(node.id)
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return _poly_const(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return _add({}, _from_ast(node.operand, text), -1)
+        return _add({}, _from_ast(node.operand, text, bindings), -1)
     if isinstance(node, ast.BinOp):
-        left = _from_ast(node.left, text)
+        left, right = _from_ast(node.left, text, bindings), _from_ast(node.right, text, bindings)
         if isinstance(node.op, ast.FloorDiv):
-            right = _from_ast(node.right, text)
             if set(right) - {()}:
                 raise ValueError(f"{text!r}: only division by an integer is a dim formula")
             return _floordiv(left, right.get((), 0))
-        right = _from_ast(node.right, text)
         if isinstance(node.op, ast.Add):
             return _add(left, right)
         if isinstance(node.op, ast.Sub):
@@ -231,28 +230,7 @@ def substitute(dim: Dim, bindings: dict[str, Dim]) -> Dim:
     """The dim with names replaced by the dims `bindings` gives them."""
     if isinstance(dim, int) or not names_in(dim) & set(bindings):
         return dim
-    return to_dim(_substitute_ast(ast.parse(dim, mode="eval").body, bindings, dim))
-
-
-def _substitute_ast(node: ast.AST, bindings: dict, text: str) -> Poly:
-    if isinstance(node, ast.Name) and node.id in bindings:
-        return poly(bindings[node.id])
-    if isinstance(node, ast.BinOp):
-        left = _substitute_ast(node.left, bindings, text)
-        right = _substitute_ast(node.right, bindings, text)
-        if isinstance(node.op, ast.FloorDiv):
-            if set(right) - {()}:
-                raise ValueError(f"{text!r}: only division by an integer is a dim formula")
-            return _floordiv(left, right.get((), 0))
-        if isinstance(node.op, ast.Add):
-            return _add(left, right)
-        if isinstance(node.op, ast.Sub):
-            return _add(left, right, -1)
-        if isinstance(node.op, ast.Mult):
-            return _mul(left, right)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return _add({}, _substitute_ast(node.operand, bindings, text), -1)
-    return _from_ast(node, text)
+    return to_dim(_from_ast(ast.parse(dim, mode="eval").body, dim, bindings))
 
 
 def evaluate(dim: Dim, bindings: dict[str, int]) -> Optional[int]:
