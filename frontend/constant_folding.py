@@ -1,14 +1,15 @@
 """Import-time constant folding: an ONNX node whose inputs are all constants is evaluated
-with the ONNX reference evaluator and replaced by its results."""
+with the ONNX reference evaluator and replaced by its results; one it cannot evaluate stays
+in the graph."""
 from __future__ import annotations
 
 from typing import Optional
 
 import numpy as np
 import onnx
+from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
-from convrnn.compiler.errors import ModelError
 from convrnn.compiler.ir import Value
 from convrnn.frontend.context import GraphBuilder
 
@@ -33,9 +34,18 @@ def fold_node(builder: GraphBuilder, node: onnx.NodeProto, inputs: list[Optional
         return None
     feeds = {name: array for name, array in zip(node.input, arrays) if name}
     try:
-        results = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
-    except Exception as exc:  # the reference evaluator raises whatever numpy raises
-        raise ModelError(f"{node.op_type} node {node.name or node.output[0]!r}: cannot evaluate "
-                         f"on its constant inputs: {exc}") from None
+        results = ReferenceEvaluator(_one_node_model(node, feeds, opset)).run(None, feeds)
+    except Exception:  # whatever numpy raises: the node stays, for its converter to take or refuse
+        return None
     return [builder.constant(np.asarray(r), hint=name) if name else None
             for name, r in zip(node.output, results)]
+
+
+def _one_node_model(node: onnx.NodeProto, feeds: dict, opset: int) -> onnx.ModelProto:
+    """The node as a model of the importing opset: evaluated from a bare node, onnx.reference
+    takes the newest version of the op (Unsqueeze 13's axes input for an opset-12 attribute)."""
+    inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(array.dtype), None)
+              for name, array in feeds.items()]
+    outputs = [helper.make_value_info(name, onnx.TypeProto()) for name in node.output if name]
+    graph = helper.make_graph([node], "fold", inputs, outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])

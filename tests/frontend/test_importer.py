@@ -123,3 +123,21 @@ def test_scalar_inputs_constants_and_gather_indices_stay_scalars():
     graph = import_onnx(model)
     assert graph.inputs[0].type.shape == () and graph.nodes[0].outputs[0].type.shape == (3,)
     support.assert_matches_onnxruntime(model, {"s": np.array(1.5, np.float32), "table": support.random_input((5, 3))})
+
+
+def test_constant_folding_evaluates_at_the_model_opset():
+    # Unsqueeze's axes are an attribute before opset 13 (onnx.reference, given a bare node,
+    # took Unsqueeze 13 and failed on a real PP-OCR model)
+    import numpy as np
+    from onnx import helper
+
+    import support
+
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    nodes = [helper.make_node("Constant", [], ["w"], value=onnx.numpy_helper.from_array(weight)),
+             helper.make_node("Unsqueeze", ["w"], ["w1"], axes=[0]), helper.make_node("Add", ["x", "w1"], ["out"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", ["n", 2, 3])],
+                               [support.tensor_info("out", "float32", None)], opset=12)
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((4, 2, 3))})
+    graph = import_onnx(model)
+    assert [node.op for node in graph.nodes] == ["Add"]
