@@ -87,9 +87,10 @@ class Graph:
     # Constant data keyed by the name of the Value that carries it.
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     constant_values: dict[str, Value] = field(default_factory=dict)
-    # (formula, value): dims the model requires to equal a constant that no name can be
-    # solved for (a squeezed axis computed by pools); checked by the runtime on every input.
-    dim_checks: list[tuple[str, int]] = field(default_factory=list)
+    # (formula, dim): dims the model requires to equal a constant or another formula that no
+    # name can be solved for (a squeezed axis computed by pools); checked by the runtime on
+    # every input.
+    dim_checks: list[tuple[str, Dim]] = field(default_factory=list)
 
     def is_constant(self, value: Optional[Value]) -> bool:
         return value is not None and value.name in self.constants

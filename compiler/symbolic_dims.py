@@ -258,10 +258,10 @@ _KNOWN: contextvars.ContextVar[dict] = contextvars.ContextVar("known_dims", defa
 
 
 @contextlib.contextmanager
-def assuming(known: "dict[str, int] | Sequence[tuple[str, int]]") -> Iterator[None]:
-    """Within this block formulas the model requires to equal a constant (Graph.dim_checks,
-    checked at run time) count as that constant, also inside products ("n * p * q" with
-    "p * q" known as 12 is "12 * n")."""
+def assuming(known: "dict[str, Dim] | Sequence[tuple[str, Dim]]") -> Iterator[None]:
+    """Within this block formulas the model requires to equal a constant or another formula
+    (Graph.dim_checks, checked at run time) count as it; a constant also inside products
+    ("n * p * q" with "p * q" known as 12 is "12 * n")."""
     token = _KNOWN.set({**_KNOWN.get(), **dict(known)})
     try:
         yield
@@ -273,12 +273,16 @@ def apply_known(dim: Dim) -> Dim:
     known = _KNOWN.get()
     if isinstance(dim, int) or not known:
         return dim
-    if dim in known:
-        return known[dim]
+    seen = set()
+    while isinstance(dim, str) and dim in known and dim not in seen:
+        seen.add(dim)
+        dim = known[dim]
+    if isinstance(dim, int):
+        return dim
     p = poly(dim)
     for text, value in known.items():
         kp = poly(text)
-        if len(kp) != 1 or list(kp.values())[0] != 1:
+        if not isinstance(value, int) or len(kp) != 1 or list(kp.values())[0] != 1:
             continue
         (factors,) = kp
         out: Poly = {}

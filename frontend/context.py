@@ -33,9 +33,10 @@ class GraphBuilder:
         # Symbolic dims that the model fixes (a weight's size, a broadcast with a constant):
         # name -> the dim it stands for, applied to every value so far and to every node after.
         self.refined: dict[str, Dim] = {}
-        # Formulas that must equal a constant though no name solves them: replaced by the
-        # constant from here on, and checked at run time (Graph.dim_checks).
-        self.fixed_formulas: dict[str, int] = {}
+        # Formulas that must equal a constant or another formula though no name solves them (a
+        # squeezed pooled axis; an FPN's upsampled level added to the level above): replaced
+        # by the other side from here on, and checked at run time (Graph.dim_checks).
+        self.fixed_formulas: dict[str, Dim] = {}
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
         array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
@@ -114,10 +115,11 @@ class GraphBuilder:
             try:
                 new = symbolic_dims.solve(a, b)
             except ValueError:
-                if isinstance(a, int) == isinstance(b, int):
+                if isinstance(a, int) and isinstance(b, int):
                     raise
-                formula_side, value = (b, a) if isinstance(a, int) else (a, b)
-                self.fixed_formulas[formula_side] = value
+                kept = symbolic_dims.more_concrete(a, b) if isinstance(a, int) or isinstance(b, int) \
+                    else min(a, b, key=lambda d: (len(d), d))
+                self.fixed_formulas[b if kept == a else a] = kept
                 continue
             bindings = {name: symbolic_dims.substitute(dim, new) for name, dim in bindings.items()}
             bindings.update(new)
@@ -132,7 +134,14 @@ class GraphBuilder:
 
     def _refine_dims(self, dims) -> list[Dim]:
         refined = [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
-        return [self.fixed_formulas.get(d, d) if isinstance(d, str) else d for d in refined]
+        return [self._fixed(d) for d in refined]
+
+    def _fixed(self, dim: Dim) -> Dim:
+        seen = set()
+        while isinstance(dim, str) and dim in self.fixed_formulas and dim not in seen:
+            seen.add(dim)
+            dim = self.fixed_formulas[dim]
+        return dim
 
     def _refine_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Attributes holding dims (a Reshape's target, a Slice's sizes) with the refined dims."""

@@ -119,7 +119,7 @@ class CompiledModel:
         self.outputs = [TensorSpec(o["name"], tuple(o["shape"]), o["dtype"]) for o in plan["outputs"]]
         self._derived = self._derived_dims()
         # dims the model requires to equal a constant (compiler: Graph.dim_checks)
-        self._dim_checks = [(str(f), int(v)) for f, v in plan.get("dim_checks", [])]
+        self._dim_checks = [(str(f), v if isinstance(v, str) else int(v)) for f, v in plan.get("dim_checks", [])]
         # input (shape, dtype)s -> their binding, least recently used first
         self._bindings: "OrderedDict[tuple, _Binding]" = OrderedDict()
 
@@ -193,10 +193,12 @@ class CompiledModel:
                                  f"length {dim} would be {value}")
         for dim, wanted in self._dim_checks:
             value = formula(dim)(dims)
-            if value != wanted:
-                given = ", ".join(f"{name}={dims[name]}" for name in sorted(names_in(dim)))
+            target = wanted if isinstance(wanted, int) else formula(wanted)(dims)
+            if value != target:
+                names = names_in(dim) | (names_in(wanted) if isinstance(wanted, str) else set())
+                given = ", ".join(f"{name}={dims[name]}" for name in sorted(names))
                 raise InputError(f"the inputs' {given} do not fit this model: it needs {dim} to be "
-                                 f"{wanted}, not {value}")
+                                 f"{wanted}" + (f" ({target})" if target != wanted else "") + f", not {value}")
         return dims
 
     # --- running ------------------------------------------------------------------------------

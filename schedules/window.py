@@ -16,7 +16,8 @@ from convrnn.compiler.symbolic_dims import window_dim
 
 
 # Ops whose spatial dims may be symbolic (see the module docstring).
-SYMBOLIC_SPATIAL_OPS = ("Conv", "MaxPool", "AveragePool", "ConvBlocked", "MaxPoolBlocked", "AveragePoolBlocked")
+SYMBOLIC_SPATIAL_OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "ConvBlocked", "MaxPoolBlocked",
+                        "AveragePoolBlocked")
 
 
 def static_spatial(shape: Sequence[Dim], what: str, symbolic: Optional[bool] = None) -> list[Dim]:

@@ -11,15 +11,20 @@ weight_block (0: W is ONNX's [C, O/g, *K]; b: W is the equivalent Conv weight pa
 """
 from __future__ import annotations
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler import symbolic_dims
+from convrnn.compiler.ir import Dim, TensorType
+from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.ops.conv import check_conv_operands
 from convrnn.schedules.registry import OpDef, register
 
 
-def transpose_output_dim(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
-                         dilation: int, output_padding: int) -> int:
-    out = stride * (size - 1) + output_padding + dilation * (kernel - 1) + 1 - pad_begin - pad_end
-    if out <= 0:
+def transpose_output_dim(size: Dim, kernel: int, stride: int, pad_begin: int, pad_end: int,
+                         dilation: int, output_padding: int) -> Dim:
+    """stride * (size - 1) + output_padding + dilation * (kernel - 1) + 1 - pads (a formula over
+    a symbolic size)."""
+    out = symbolic_dims.add(symbolic_dims.mul(stride, symbolic_dims.sub(size, 1)),
+                            output_padding + dilation * (kernel - 1) + 1 - pad_begin - pad_end)
+    if isinstance(out, int) and out <= 0:
         raise ValueError(f"pads ({pad_begin}, {pad_end}) leave no output of an input of {size}")
     return out
 
@@ -40,7 +45,7 @@ class ConvTranspose(OpDef):
             expected = (x.shape[1], w.shape[1], *kernel)
         if tuple(w.shape) != expected:
             raise ValueError(f"weight shape {w.shape} does not match kernel {kernel} (expected {expected})")
-        sizes = check_conv_operands(x, w, b, attrs, out_channels, in_per_group, negative_pads=True)
+        sizes = check_conv_operands(x, w, b, attrs, out_channels, in_per_group, negative_pads=True, symbolic=True)
         rank = len(kernel)
         pads, extra = attrs["pads"], attrs["output_padding"]
         if len(extra) != rank or any(e < 0 for e in extra):
@@ -69,7 +74,8 @@ class ConvTranspose(OpDef):
 
             w = te.compute((out_per_group * group, in_per_group, *kernel), flipped, name="flip")
         conv_attrs = dict(attrs, strides=[1] * rank)
-        return [conv_compute(padded, w, b, conv_attrs, [x.shape[0], *outputs[0].shape[1:]])]
+        shape = te_shape(outputs[0].shape, [x])  # a formula spatial dim: a variable bound from the output
+        return [conv_compute(padded, w, b, conv_attrs, [x.shape[0], *shape[1:]])]
 
     def schedule(self, sch, target, attrs):
         from convrnn.schedules.conv2d_cpu import schedule_conv

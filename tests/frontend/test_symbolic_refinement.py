@@ -90,3 +90,19 @@ def test_shape_comparisons_exporters_emit_are_followed():
     for shape in [(1, 3, 4), (2, 5, 4)]:
         support.assert_matches_onnxruntime(model, {"x": support.random_input(shape)})
     assert support.compile_cached(model).outputs[0].shape == ("n", "t", 4)
+
+
+def test_an_upsampled_level_added_to_the_level_above_is_checked_at_run_time():
+    # an FPN: (H + 1) // 2 after a stride-2 conv, doubled by Resize, added to the H-sized input;
+    # equal only for even H, which no name solves for: checked on every run
+    rng = np.random.default_rng(3)
+    weight = (rng.standard_normal((2, 2, 3, 3)) * 0.3).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["down"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", ["down", "", "scales"], ["up"], mode="nearest"),
+             helper.make_node("Add", ["x", "up"], ["out"])]
+    model = _model(nodes, [("x", [1, 2, "H", "W"])], [("w", weight), ("scales", np.array([1, 1, 2, 2], np.float32))],
+                   opset=13)
+    for shape in [(1, 2, 8, 6), (1, 2, 4, 10)]:
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape)})
+    with pytest.raises(InputError, match="do not fit this model"):
+        support.compile_cached(model).run(x=support.random_input((1, 2, 7, 6)))

@@ -1,6 +1,8 @@
 """ConvTranspose against onnxruntime: 1-d and 2-d, strides, pads, dilations, groups,
 output_padding, output_shape, auto_pad, bias, symbolic batch, weights as a graph input."""
+import numpy as np
 import pytest
+from onnx import helper
 
 import support
 
@@ -64,3 +66,18 @@ def test_conv_transpose_weight_as_graph_input(group):
 def test_conv_transpose_opsets(opset):
     model, feeds = conv_transpose_case((1, 4, 3, 3), (4, 8, 2, 3), opset=opset, strides=[2, 1])
     support.assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs", [{"strides": [2, 2]}, {"strides": [2, 1], "pads": [1, 0, 1, 0], "output_padding": [1, 0]},
+                                   {"strides": [1, 1], "pads": [1, 1, 1, 1]}], ids=str)
+def test_conv_transpose_over_symbolic_height_and_width(attrs):
+    # a DBNet-style upsampling head whose input declares every axis symbolic
+
+    rng = np.random.default_rng(4)
+    weight = (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32)
+    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], kernel_shape=[3, 3], **attrs)
+    model = support.make_model([node], [support.tensor_info("X", "float32", ["N", 4, "H", "W"])],
+                               [support.tensor_info("Y", "float32", None)], [("W", weight)])
+    for seed, shape in enumerate([(1, 4, 5, 6), (2, 4, 3, 9)]):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input(shape, seed=seed)})
+    assert all(isinstance(d, str) for d in support.compile_cached(model).outputs[0].shape[2:])
