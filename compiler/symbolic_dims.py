@@ -1,7 +1,7 @@
 """Arithmetic on symbolic dims, and the refinement of dims that a constant fixes.
 
-A dim is an int or a text: a plain name ("batch") or a formula of names with + - * and
-floor division by a positive int ("(frames - 2) // 2 + 1"), what Pad, Concat, Reshape, Conv
+A dim is an int or a text: a plain name ("batch") or a formula of names with + - *, floor
+division by a positive int and max/min of two dims ("(frames - 2) // 2 + 1"), what Pad, Concat, Reshape, Conv
 and Slice make of symbolic inputs. Every formula is kept in one canonical text (a polynomial
 over names and floor-division atoms, terms in a fixed order), so the same dim reached two
 ways compares equal as text; the runtime evaluates the text (runtime/dims.py).
@@ -138,6 +138,10 @@ def _from_ast(node: ast.AST, text: str, bindings: Optional[dict] = None) -> Poly
         return _poly_const(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return _add({}, _from_ast(node.operand, text, bindings), -1)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _EXTREMA
+            and len(node.args) == 2 and not node.keywords):
+        first, second = (to_dim(_from_ast(arg, text, bindings)) for arg in node.args)
+        return _extremum_poly(node.func.id, first, second)
     if isinstance(node, ast.BinOp):
         left, right = _from_ast(node.left, text, bindings), _from_ast(node.right, text, bindings)
         if isinstance(node.op, ast.FloorDiv):
@@ -150,7 +154,7 @@ def _from_ast(node: ast.AST, text: str, bindings: Optional[dict] = None) -> Poly
             return _add(left, right, -1)
         if isinstance(node.op, ast.Mult):
             return _mul(left, right)
-    raise ValueError(f"{text!r} is not a dim formula (names, integers, + - * // only)")
+    raise ValueError(f"{text!r} is not a dim formula (names, integers, + - * //, max and min only)")
 
 
 def poly(dim: Dim) -> Poly:
@@ -220,10 +224,46 @@ def exact_quotient(a: Dim, b: Dim) -> Optional[Dim]:
     return to_dim(out)
 
 
+def maximum(a: Dim, b: Dim) -> Dim:
+    return _extremum("max", a, b)
+
+
+def minimum(a: Dim, b: Dim) -> Dim:
+    return _extremum("min", a, b)
+
+
+def _extremum(kind: str, a: Dim, b: Dim) -> Dim:
+    return to_dim(_extremum_poly(kind, canonical(a), canonical(b)))
+
+
+def _extremum_poly(kind: str, a: Dim, b: Dim) -> Poly:
+    """max(a, b) or min(a, b) of canonical dims. Canonically every extremum is linear in atoms
+    max(D, 0) whose D leads with a positive term: max(a, b) = b + max(a - b, 0) (or
+    a + max(b - a, 0)), min(a, b) = a + b - max(a, b); so max(256 - s, 0) + s and
+    max(256, s) are one formula (a pad to a minimum length, then its frame count)."""
+    pa, pb = poly(a), poly(b)
+    difference = _add(pa, pb, -1)
+    if not difference or set(difference) == {()}:
+        larger = pa if difference.get((), 0) >= 0 else pb
+        smaller = pb if larger is pa else pa
+        return dict(larger if kind == "max" else smaller)
+    (lead, coef), = sorted(difference.items(), key=_order)[:1]
+    base = pb
+    if coef < 0:
+        difference, base = _add({}, difference, -1), pa
+    maximum_poly = _add(base, _poly_atom(f"max({_render(difference)}, 0)"))
+    return maximum_poly if kind == "max" else _add(_add(pa, pb), maximum_poly, -1)
+
+
+_EXTREMA = ("max", "min")
+
+
 def names_in(dim: Dim) -> set[str]:
     if isinstance(dim, int):
         return set()
-    return {node.id for node in ast.walk(ast.parse(dim, mode="eval")) if isinstance(node, ast.Name)}
+    tree = ast.parse(dim, mode="eval")
+    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in functions}
 
 
 def substitute(dim: Dim, bindings: dict[str, Dim]) -> Dim:

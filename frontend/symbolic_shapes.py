@@ -3,7 +3,7 @@
 Exporters compute reshape targets and initial states from `Shape(x)`; when x has a symbolic
 dim (a dynamic batch) those vectors are not constants, but their elements are still known:
 [batch, 512]. This module tracks such vectors through Shape, Size, Gather, Unsqueeze, Squeeze,
-Concat, Slice, Cast, Identity, integer Add/Sub/Mul/Div and ReduceProd (their elements are dim
+Concat, Slice, Cast, Identity, integer Add/Sub/Mul/Div/Max/Min, Equal, Where and ReduceProd (their elements are dim
 formulas, compiler/symbolic_dims.py), so converters can read them with `shape_vector()`.
 A tracked vector with only integer elements becomes an ordinary constant.
 """
@@ -42,7 +42,8 @@ def _decide_equal(a: Dim, b: Dim) -> Optional[bool]:
 
 
 # Integer arithmetic on shape elements (exporters compute Reshape targets with it).
-_ARITHMETIC = {"Add": symbolic_dims.add, "Sub": symbolic_dims.sub, "Mul": symbolic_dims.mul, "Div": _divide}
+_ARITHMETIC = {"Add": symbolic_dims.add, "Sub": symbolic_dims.sub, "Mul": symbolic_dims.mul, "Div": _divide,
+               "Max": symbolic_dims.maximum, "Min": symbolic_dims.minimum}
 
 
 def _attr(node: onnx.NodeProto, name: str, default=None):

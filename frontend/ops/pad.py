@@ -13,7 +13,11 @@ def _emit(ctx, pads, value):
         raise ctx.unsupported(f"pad mode {mode!r}")
     if not any(pads):
         return [x]
-    return ctx.emit("Pad", [x], {"pads": [int(p) for p in pads], "mode": mode, "value": value})
+    rank = len(pads) // 2
+    if any(isinstance(p, str) for p in pads[:rank]):
+        raise ctx.unsupported(f"pads {pads}: a begin pad computed from symbolic dims (end pads may be)")
+    return ctx.emit("Pad", [x], {"pads": [p if isinstance(p, str) else int(p) for p in pads], "mode": mode,
+                                 "value": value})
 
 
 @converter("Pad", since=2)
@@ -24,7 +28,7 @@ def convert_pad_attributes(ctx):
 @converter("Pad", since=11)
 def convert_pad_inputs(ctx):
     rank = ctx.type(0).rank
-    pads = [int(p) for p in ctx.constant(1, "pads").reshape(-1)]
+    pads = ctx.shape_vector(1, "pads")  # ints, or dim formulas computed from symbolic dims
     value = ctx.constant(2, "constant_value")
     axes = ctx.constant(3, "axes") if ctx.opset >= 18 else None
     if axes is not None:

@@ -8,7 +8,8 @@ formula of N (compiler/symbolic_dims.py):
   * a window whose start and end both count from the same side of the axis, e.g. start -k,
     end INT64_MAX (the last k steps), or start a >= 0, end a + k: a fixed length;
   * from index a to N + e (e <= 0; INT64_MAX is the end), forwards: (N + e - a) / step steps
-    rounded up; or backwards from N + s to e: the whole axis is one such case.
+    rounded up; or backwards from N + s to e: the whole axis is one such case;
+  * from index a to an end E computed from symbolic dims, step 1: min(E, N) - a.
 A slice is exact when N is at least as long as its bounds reach (the converter assumes so:
 the formula has no term for ONNX's shorter, clamped result); on a shorter axis the kernel
 clamps its reads into the axis, so it never reads out of bounds, but the result is then
@@ -71,15 +72,20 @@ def _slice(ctx, starts, ends, axes, steps):
     steps = [1] * len(starts) if steps is None else list(steps)
     if not len(starts) == len(ends) == len(axes) == len(steps):
         raise ctx.error("starts, ends, axes and steps differ in length")
-    if any(isinstance(v, str) for v in list(starts) + list(ends) + axes + steps):
-        raise ctx.unsupported("slice bounds computed from symbolic dims")
+    if any(isinstance(v, str) for v in list(starts) + axes + steps):
+        raise ctx.unsupported("slice starts, axes or steps computed from symbolic dims (ends may be)")
     first, step_of, sizes = [0] * rank, [1] * rank, list(shape)
     for start, end, axis, step in zip(starts, ends, axes, steps):
         if not -rank <= axis < rank or step == 0:
             raise ctx.error(f"invalid axis {axis} or step {step}")
         axis %= rank
         dim = shape[axis]
-        if isinstance(dim, str):
+        if isinstance(end, str):  # an end computed from symbolic dims (a dim, so >= 1): clamped to the axis
+            if step != 1 or not 0 <= int(start):
+                raise ctx.unsupported(f"slice to the symbolic end {end!r} with start {start}, step {step}")
+            first[axis] = int(start)
+            sizes[axis] = symbolic_dims.sub(symbolic_dims.minimum(end, dim), int(start))
+        elif isinstance(dim, str):
             first[axis], sizes[axis] = _symbolic_range(ctx, dim, axis, int(start), int(end), int(step))
         else:
             first[axis], sizes[axis] = _clamped_range(dim, int(start), int(end), int(step))

@@ -1,4 +1,5 @@
-"""Pad every axis (attrs "pads": begins then ends, "mode", "value").
+"""Pad every axis (attrs "pads": begins then ends, "mode", "value"; an end pad may be a dim
+formula, as a pad to a minimum length computes it: max(1024 - samples, 0)).
 
 Modes: constant (negative pads crop), reflect (mirror without repeating the edge), edge
 (repeat the edge), wrap (periodic).
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
 from convrnn.compiler.symbolic_dims import add
+from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.registry import OpDef, register
 
 MODES = ("constant", "reflect", "edge", "wrap")
@@ -26,8 +28,10 @@ class Pad(OpDef):
         shape = []
         for axis, dim in enumerate(x.shape):
             begin, end = pads[axis], pads[axis + x.rank]
-            if isinstance(dim, str):
-                shape.append(add(dim, begin + end))
+            if isinstance(begin, str):
+                raise ValueError(f"a begin pad must be an int, got {begin!r}")
+            if isinstance(dim, str) or isinstance(end, str):  # an end pad may be a dim formula
+                shape.append(add(add(dim, begin), end))
                 continue
             if mode != "constant" and (min(begin, end) < 0 or (mode == "reflect" and max(begin, end) >= dim)):
                 raise ValueError(f"{mode} pads ({begin}, {end}) do not fit dim {dim}")
@@ -41,7 +45,7 @@ class Pad(OpDef):
 
         x = inputs[0]
         rank, pads, mode = len(x.shape), attrs["pads"], attrs["mode"]
-        shape = [dim + pads[a] + pads[a + rank] for a, dim in enumerate(x.shape)]
+        shape = te_shape(outputs[0].shape, inputs)  # a formula dim: a variable bound from the output
 
         def source(j, n):
             if mode == "edge":
@@ -57,7 +61,7 @@ class Pad(OpDef):
             j = [k - pads[a] for a, k in enumerate(i)]
             value = x[tuple(source(ja, n) for ja, n in zip(j, x.shape))]
             inside = [tirx.And(ja >= 0, ja < n) for a, (ja, n) in enumerate(zip(j, x.shape))
-                      if pads[a] > 0 or pads[a + rank] > 0]
+                      if pads[a] > 0 or isinstance(pads[a + rank], str) or pads[a + rank] > 0]
             if mode != "constant" or not inside:
                 return value
             return tirx.if_then_else(tirx.all(*inside), value, tirx.const(attrs["value"], x.dtype))

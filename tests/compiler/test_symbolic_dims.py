@@ -22,14 +22,14 @@ def expressions(draw, depth=3):
         return name, lambda env, n=name: env[n]
     # Sums and products of dims (ONNX shapes): floor division of formulas with negative terms is
     # a known gap (a case "(-a) // 2 + a" evaluated off by one), so "sub" is not generated here.
-    op = draw(st.sampled_from(["add", "mul", "floordiv"]))
+    op = draw(st.sampled_from(["add", "mul", "floordiv", "max", "min"]))
     left, left_fn = draw(expressions(depth=depth - 1))
     if op == "floordiv":
         k = draw(st.integers(1, 5))
         return dims.floordiv(left, k), lambda env: left_fn(env) // k
     right, right_fn = draw(expressions(depth=depth - 1))
     combine = {"add": (dims.add, lambda x, y: x + y), "sub": (dims.sub, lambda x, y: x - y),
-               "mul": (dims.mul, lambda x, y: x * y)}[op]
+               "mul": (dims.mul, lambda x, y: x * y), "max": (dims.maximum, max), "min": (dims.minimum, min)}[op]
     return combine[0](left, right), lambda env: combine[1](left_fn(env), right_fn(env))
 
 
@@ -51,6 +51,14 @@ def test_the_same_dim_two_ways_is_one_text():
     assert dims.canonical("(frames - 2) // 2 + 1") == dims.window_dim("frames", -2, 2) == "frames // 2"
     assert dims.product([1, "unk__57", "unk__58"]) == "unk__57 * unk__58"
     assert dims.total(["T", "T", 3]) == "2 * T + 3"
+
+
+def test_extrema_are_linear_in_one_kind_of_atom():
+    # a pad to a minimum length, then the length itself: one formula
+    assert dims.add(dims.maximum(dims.sub(256, "s"), 0), "s") == dims.maximum(256, "s") == "max(s - 256, 0) + 256"
+    assert dims.minimum("a", "b") == dims.sub("a", dims.maximum(dims.sub("a", "b"), 0))
+    assert dims.maximum("x", "x") == "x" and dims.maximum(3, 7) == 7 and dims.minimum("x + 2", "x") == "x"
+    assert dims.names_in("max(s - 256, 0) + 256") == {"s"}
 
 
 def test_quotients():

@@ -106,3 +106,31 @@ def test_an_upsampled_level_added_to_the_level_above_is_checked_at_run_time():
         support.assert_matches_onnxruntime(model, {"x": support.random_input(shape)})
     with pytest.raises(InputError, match="do not fit this model"):
         support.compile_cached(model).run(x=support.random_input((1, 2, 7, 6)))
+
+
+def test_a_pad_to_a_minimum_length_is_a_max_formula():
+    # swift-f0's front end: pad the signal at the end to at least 16 samples
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
+             helper.make_node("Sub", ["minimum", "n"], ["short"]), helper.make_node("Max", ["short", "zero"], ["end"]),
+             helper.make_node("Unsqueeze", ["end", "axis"], ["end1"]),
+             helper.make_node("Concat", ["begins", "end1"], ["pads"], axis=0),
+             helper.make_node("Pad", ["x", "pads"], ["out"], mode="constant")]
+    inits = [("one", np.array(1)), ("minimum", np.array(16)), ("zero", np.array(0)), ("axis", np.array([0])),
+             ("begins", np.array([0, 0, 0]))]
+    model = _model(nodes, [("x", [1, "samples"])], inits, opset=18)
+    for samples in (5, 16, 23):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input((1, samples))})
+    assert support.compile_cached(model).outputs[0].shape == (1, "max(samples - 16, 0) + 16")  # max(samples, 16)
+
+
+def test_a_slice_to_an_end_computed_from_dims():
+    # keep the first max(n // 4, 1) rows, as swift-f0 keeps its whole frames
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Div", ["n", "four"], ["q"]), helper.make_node("Max", ["q", "one"], ["e"]),
+             helper.make_node("Unsqueeze", ["e", "axis"], ["ends"]),
+             helper.make_node("Slice", ["x", "starts", "ends", "axis"], ["out"])]
+    inits = [("zero", np.array(0)), ("four", np.array(4)), ("one", np.array(1)), ("axis", np.array([0])),
+             ("starts", np.array([0]))]
+    model = _model(nodes, [("x", ["n", 3])], inits, opset=18)
+    for rows in (2, 4, 9, 17):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input((rows, 3))})
