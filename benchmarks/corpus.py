@@ -176,7 +176,6 @@ def onnxruntime_reference(path: Path, feeds: dict, threads: int) -> list:
 
 def symbolic_sizes(path: Path, feeds: dict) -> dict[str, int]:
     """The sizes the feeds give each named symbolic input dim (the tuner measures at them)."""
-    from convrnn.runtime import load  # noqa: F401  (same import order as the harness)
     from convrnn.frontend import import_onnx
 
     graph = import_onnx(str(path))

@@ -66,30 +66,6 @@ def stream_kernel(threads: int, floats: int, repeats: int):
     return stream
 
 
-def fma_kernel(threads: int, iterations: int, chains: int = 24):
-    from tvm.script import tirx as T
-
-    @T.prim_func
-    def fma(a: T.Buffer((threads, LANES), "float32"), out: T.Buffer((threads, LANES), "float32")):
-        T.func_attr({"tirx.noalias": True})
-        for t in T.parallel(threads):
-            acc = T.alloc_buffer((chains, LANES), "float32", scope="local")
-            x = T.alloc_buffer((LANES,), "float32", scope="local")
-            for j in T.vectorized(LANES):
-                x[j] = a[t, j]
-            for c in T.unroll(chains):
-                for j in T.vectorized(LANES):
-                    acc[c, j] = x[j] + T.float32(c)
-            for _ in range(iterations):
-                for c in T.unroll(chains):
-                    for j in T.vectorized(LANES):
-                        acc[c, j] = acc[c, j] * x[j] + x[j]
-            for j in T.vectorized(LANES):
-                out[t, j] = acc[0, j] + acc[chains - 1, j]
-
-    return fma
-
-
 def fastest_peers(path: str) -> dict[str, float]:
     """model -> the fastest peer's ms in benchmarks/recurrent.py's JSON; a one-line exit when
     the file is not that."""
@@ -127,12 +103,13 @@ def main() -> None:
     import tvm
 
     from convrnn.compiler import tvm_adapter
+    from convrnn.compiler.peaks import fma_kernel
     from convrnn.compiler.target import parse_target
 
     target = tvm_adapter.tvm_target(parse_target("cpu"))
     threads = args.threads
     iterations = 200_000
-    fma_s = seconds(fma_kernel(threads, iterations), [np.full((threads, LANES), 0.5, np.float32),
+    fma_s = seconds(fma_kernel(threads, LANES, 24, iterations), [np.full((threads, LANES), 0.5, np.float32),
                                                        np.zeros((threads, LANES), np.float32)], target)
     peak = threads * iterations * 24 * LANES * 2 / fma_s / 1e9
     print(f"FMA peak, {threads} threads: {peak:.0f} GFLOP/s")

@@ -35,7 +35,9 @@ class Peaks:
     gb_per_s: float
 
 
-def _fma_kernel(threads: int, lanes: int, chains: int, iterations: int):
+def fma_kernel(threads: int, lanes: int, chains: int, iterations: int):
+    """`chains` independent multiply-add chains of `lanes` floats per thread (benchmarks/roofline.py
+    measures with it too)."""
     from tvm.script import tirx as T
 
     @T.prim_func
@@ -88,7 +90,7 @@ def measure_peaks(target: Target) -> Peaks:
     threads, lanes = pool_threads(), target.vector_lanes
     chains = 24 if lanes >= 16 else 12  # AVX-512 has 32 vector registers, AVX2 16
     a = np.full((threads, lanes), 0.5, np.float32)
-    fma_s = _seconds(_fma_kernel(threads, lanes, chains, FMA_ITERATIONS), [a, np.zeros_like(a)], target)
+    fma_s = _seconds(fma_kernel(threads, lanes, chains, FMA_ITERATIONS), [a, np.zeros_like(a)], target)
     vectors = STREAM_BYTES // 4 // lanes // threads
     data = np.ones((threads, vectors, lanes), np.float32)
     stream_s = _seconds(_stream_kernel(threads, lanes, vectors), [data, np.zeros_like(data)], target)

@@ -134,14 +134,8 @@ class GraphBuilder:
 
     def _refine_dims(self, dims) -> list[Dim]:
         refined = [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
-        return [self._fixed(d) for d in refined]
-
-    def _fixed(self, dim: Dim) -> Dim:
-        seen = set()
-        while isinstance(dim, str) and dim in self.fixed_formulas and dim not in seen:
-            seen.add(dim)
-            dim = self.fixed_formulas[dim]
-        return dim
+        with symbolic_dims.assuming(self.fixed_formulas):
+            return [symbolic_dims.apply_known(d) for d in refined]
 
     def _refine_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Attributes holding dims (a Reshape's target, a Slice's sizes) with the refined dims."""
@@ -156,7 +150,8 @@ class GraphBuilder:
         return value
 
     def graph(self, inputs: list[Value], outputs: list[Value]) -> Graph:
-        checks = [(symbolic_dims.substitute(f, self.refined), v) for f, v in self.fixed_formulas.items()]
+        checks = [(symbolic_dims.substitute(f, self.refined), symbolic_dims.substitute(v, self.refined))
+                  for f, v in self.fixed_formulas.items()]
         return Graph(inputs=inputs, outputs=outputs, nodes=self.nodes, constants=self.constants,
                      constant_values=self.constant_values, dim_checks=[(f, v) for f, v in checks if f != v])
 
