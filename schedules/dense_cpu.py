@@ -13,17 +13,21 @@ from typing import Any, Optional
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import inline_epilogue
-from convrnn.schedules.generic import schedule_generic
+from convrnn.schedules.generic import parallelize_and_vectorize, schedule_generic
 from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, tile_reduction, vector_tile,
                                       with_knobs)
 
 MAX_ROW_TILE = 8
+# A symbolic row count is computed in whole tiles of this many rows into a padded buffer and
+# cropped (MatMul's "crop" stage): a guarded tile over a symbolic extent does not lower.
+SYMBOLIC_ROW_TILE = 4
 
 
 def dense_knobs(rows: Optional[int], columns: Optional[int], lanes: int) -> dict[str, Any]:
     """Untuned default tiles (None: a symbolic extent)."""
-    # A single row (a matrix-vector product) is bound by reading B: longer contiguous row pieces.
-    column_tile = vector_tile(columns, lanes, (8 if rows == 1 else 2) * lanes)
+    # A single row (a matrix-vector product) is bound by reading B: longer contiguous row pieces;
+    # so are untiled (symbolic) rows, whose accumulators all come from the columns.
+    column_tile = vector_tile(columns, lanes, (8 if rows in (1, None) else 2) * lanes)
     vectors = max(-(-column_tile // lanes), 1)
     # A symbolic row count gets untiled rows: a guarded tile over a symbolic extent does not
     # lower in TVM 0.27 (its cache's compacted size goes negative).
@@ -38,10 +42,12 @@ def dense_knob_space(rows: Optional[int], columns: Optional[int], lanes: int) ->
     return {"column_tile": column_tiles, "row_tile": row_tiles}
 
 
-def dense_compute(a: Any, b: Any, out_shape: list, a_transposed: bool = False, b_transposed: bool = False) -> Any:
+def dense_compute(a: Any, b: Any, out_shape: list, a_transposed: bool = False, b_transposed: bool = False,
+                  rows: Any = None) -> Any:
     """out[batch..., m, n] = sum_k A[batch..., m, k] * B[batch..., k, n] with numpy broadcasting
-    of batch dims; a 1-d A has no m axis and a 1-d B no n axis (in `out_shape` too)."""
-    from convrnn.compiler.tvm_adapter import te
+    of batch dims; a 1-d A has no m axis and a 1-d B no n axis (in `out_shape` too). With
+    `rows` (A's row count, below out_shape's padded one) rows past it repeat A's last row."""
+    from convrnn.compiler.tvm_adapter import te, tirx
 
     a_rank, b_rank = len(a.shape), len(b.shape)
     k_extent = a.shape[-2 if a_transposed and a_rank > 1 else -1]
@@ -58,6 +64,8 @@ def dense_compute(a: Any, b: Any, out_shape: list, a_transposed: bool = False, b
         batch, rest = list(index[:batch_rank]), list(index[batch_rank:])
         m = rest.pop(0) if a_rank > 1 else None
         n = rest.pop(0) if b_rank > 1 else None
+        if rows is not None:
+            m = tirx.min(m, rows - 1)
         a_inner = [k] if a_rank == 1 else ([k, m] if a_transposed else [m, k])
         b_inner = [k] if b_rank == 1 else ([n, k] if b_transposed else [k, n])
         return te.sum(operand(a, batch, a_inner) * operand(b, batch, b_inner), axis=k)
@@ -75,15 +83,34 @@ def schedule_dense(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
         raise NotImplementedError(f"no dense schedule for target kind {target.kind}")
     stages = blocks_by_name(sch)
     dense = stages["dense"]
+    if "crop" in stages:  # padded rows or columns: the product into its own buffer, then crop and epilogue
+        _schedule_product(sch, target, dense, None, attrs, cropped=True)
+        parallelize_and_vectorize(sch, inline_epilogue(sch, stages, "crop"), target.vector_lanes)
+        return
+    _schedule_product(sch, target, dense, inline_epilogue(sch, stages, "scale"), attrs)
+
+
+def _schedule_product(sch: Any, target: Target, dense: Any, epilogue: Any, attrs: dict[str, Any],
+                      cropped: bool = False) -> None:
     loops = sch.get_loops(dense)[:-1]  # the output axes (the last loop is K)
     if not loops:
         schedule_generic(sch, target)  # a dot product
         return
     lanes = target.vector_lanes
     rows = tvm_.loop_extent(sch, loops[-2]) if len(loops) > 1 else 1
-    knobs = with_knobs(dense_knobs(rows, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
+    padded_rows = cropped and rows is None  # MatMul's compute padded symbolic rows to whole tiles
+    if padded_rows:
+        knobs = with_knobs(dense_knobs(SYMBOLIC_ROW_TILE, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
+        knobs["row_tile"] = SYMBOLIC_ROW_TILE  # the compute padded the rows to whole tiles of it
+    else:
+        knobs = with_knobs(dense_knobs(rows, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
     factors: list[Optional[int]] = [None] * len(loops)
     factors[-1] = knobs["column_tile"]
+    order = None
     if len(loops) > 1:
         factors[-2] = knobs["row_tile"]
-    tile_reduction(sch, dense, inline_epilogue(sch, stages, "scale"), factors, len(loops) - 1, lanes)
+        if rows is None:
+            # Symbolic rows: column tiles outside the row tiles, so that the rows one thread
+            # takes in turn reuse one column tile of B from L1 instead of streaming all of B each.
+            order = list(range(len(loops) - 2)) + [len(loops) - 1, len(loops) - 2]
+    tile_reduction(sch, dense, epilogue, factors, len(loops) - 1, lanes, outer_order=order)

@@ -14,6 +14,8 @@ from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
 from convrnn.compiler.passes.fold_sequence_transpose import fold_sequence_transpose
 from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
+from convrnn.compiler.passes.pad_dense_columns import pad_dense_columns
+from convrnn.compiler.passes.recognize_hard_swish import recognize_hard_swish
 from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
 from convrnn.compiler.passes.zero_initial_states import zero_initial_states
@@ -25,7 +27,9 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),
     ("fold_batch_norm", fold_batch_norm),
+    ("recognize_hard_swish", recognize_hard_swish),
     ("fuse_epilogue", fuse_epilogue),
+    ("pad_dense_columns", pad_dense_columns),
     ("select_winograd", select_winograd),
     ("fuse_elementwise", fuse_elementwise),
     ("blocked_layout", blocked_layout),

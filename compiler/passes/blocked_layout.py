@@ -6,7 +6,7 @@ channel planes, and a depthwise conv vectorized over the width loads strided vec
 
 Which nodes go blocked:
   - a Conv (becoming ConvBlocked, schedules/ops/conv_blocked.py) that is 2-d, float32, with
-    a constant weight and bias, static channels and height, one group or depthwise, at least
+    a constant weight and bias, static channels, one group or depthwise, at least
     MIN_CHANNELS outputs, and joined to another such conv or a pool by a value one of them
     writes and the other reads (through X or an epilogue operand): a conv on its own would
     only add a conversion;
@@ -48,7 +48,7 @@ def _convertible_conv(node: Node, graph: Graph) -> bool:
     if x.dtype != "float32" or not graph.is_constant(node.inputs[1]) or (bias is not None
                                                                        and not graph.is_constant(bias)):
         return False
-    if not _static(x.shape[1], x.shape[2], out.shape[1], out.shape[2]) or out.shape[1] < MIN_CHANNELS:
+    if not _static(x.shape[1], out.shape[1]) or out.shape[1] < MIN_CHANNELS:
         return False
     group = node.attrs["group"]
     return group == 1 or group == x.shape[1] == out.shape[1]

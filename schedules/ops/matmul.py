@@ -53,16 +53,34 @@ class MatMul(_Dense):
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
         rows = a.shape[-2:-1]
         columns = b.shape[-1:] if b.rank > 1 else ()
+        if "columns" in attrs:  # B's columns padded to whole vectors (pass pad_dense_columns)
+            if b.rank < 2 or not 0 < attrs["columns"] <= b.shape[-1]:
+                raise ValueError(f"{attrs['columns']} columns of B {b}")
+            columns = (attrs["columns"],)
         output = TensorType((*batch, *rows, *columns), a.dtype)
         check_epilogue(attrs.get("epilogue", ()), list(inputs[2:]), output, broadcast=True)
         return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.dense_cpu import dense_compute
+        from convrnn.compiler.tvm_adapter import te
+        from convrnn.schedules.dense_cpu import SYMBOLIC_ROW_TILE, dense_compute
 
         a, b = inputs[:2]
-        product = dense_compute(a, b, _te_shape(outputs[0], inputs))
-        return [apply_epilogue(product, attrs.get("epilogue", ()), inputs[2:])]
+        shape = _te_shape(outputs[0], inputs)
+        symbolic_rows = len(a.shape) > 1 and len(b.shape) > 1 and isinstance(outputs[0].shape[-2], str)
+        if "columns" not in attrs and not symbolic_rows:
+            return [apply_epilogue(dense_compute(a, b, shape), attrs.get("epilogue", ()), inputs[2:])]
+        # The product in whole tiles (B's padded columns; symbolic rows padded to whole row
+        # tiles, schedules/dense_cpu.py), then the real part ("crop") with the epilogue.
+        padded = list(shape)
+        padded[-1] = b.shape[-1]
+        rows = None
+        if symbolic_rows:
+            rows, tile = shape[-2], SYMBOLIC_ROW_TILE
+            padded[-2] = (rows + tile - 1) // tile * tile
+        product = dense_compute(a, b, padded, rows=rows)
+        crop = te.compute(shape, lambda *i: product[i], name="crop")
+        return [apply_epilogue(crop, attrs.get("epilogue", ()), inputs[2:])]
 
 
 @register

@@ -90,6 +90,17 @@ def test_the_chain_gives_onnxruntime_numbers_at_any_batch_and_width():
                                            rtol=1e-4, atol=1e-5)
 
 
+def test_the_chain_runs_blocked_over_a_symbolic_height_too():
+    # real models declare every axis symbolic (PP-OCR: [-1, 3, ?, ?])
+    b, out = mobile_net()
+    model = b.model(out)
+    model.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "h"
+    assert ops(model).count("ConvBlocked") == 8
+    for shape in ((1, 3, 12, 10), (2, 3, 9, 7), (1, 3, 16, 5)):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=shape[2])},
+                                           rtol=1e-4, atol=1e-5)
+
+
 def test_blocked_values_read_outside_the_layout_are_converted_once():
     """A value read by a blocked conv and by a Sigmoid, and also a graph output."""
     b = Builder(8, (9, 9))

@@ -96,3 +96,22 @@ def test_matmul_inner_dims_must_agree():
     model, _ = matmul_case((4, 8), (9, 3))
     with pytest.raises(ModelError, match="inner dims"):
         support.compile_cached(model)
+
+
+@pytest.mark.parametrize("columns", [6625, 97, 16, 40])
+@pytest.mark.parametrize("rows", [["T"], [2, "T"], [5]], ids=str)
+def test_matmul_symbolic_rows_and_odd_columns(rows, columns):
+    # a recognizer's output layer: a symbolic sequence of rows times a constant B whose column
+    # count no vector divides (padded by pad_dense_columns), with the bias and activation fused
+
+
+    rng = np.random.default_rng(columns)
+    inits = [("w", rng.standard_normal((24, columns)).astype(np.float32)),
+             ("b", rng.standard_normal(columns).astype(np.float32))]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Add", ["y", "b"], ["z"]),
+             helper.make_node("Relu", ["z"], ["out"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", [*rows, 24])],
+                               [support.tensor_info("out", "float32", None)], inits)
+    for seed, length in enumerate((1, 7, 13)):
+        shape = [length if d == "T" else d for d in rows] + [24]
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=seed)})
