@@ -10,7 +10,13 @@ R_scale [D, 4H] float32 (per-tensor scales broadcast); W_zero, R_zero [D] int32.
 Outputs Y [seq, D, batch, H] (a 1x1x1x1 placeholder when store_y is 0), Y_h, Y_c [D, batch, H].
 Attrs: hidden_size, input_size, num_directions, reverse (direction 0 runs backwards),
 input_forget, clip (None or a float), store_y, has_lens, has_initial_h, has_initial_c,
-has_peepholes, w_dtype, r_dtype.
+has_peepholes, w_dtype, r_dtype, packed.
+
+With `packed` 1 (what the converter emits when every weight minus its zero point fits int8) the
+weights come packed for the vector kernel (schedules/dynamic_quantize_lstm_packed.py), zero points
+folded in: X; W_packed [D, Hp/U, Kx/4, 4U/16, 64] int8 and W_sum [D, 4Hp] int32; R_packed
+[D, Hp/U, Hp/4, 4U/16, 64] and R_sum; B [D, 4Hp]; sequence_lens; initial_h, initial_c; P
+[D, 3, Hp]; W_scale, R_scale [D, 4Hp] (columns in the packed order, padded with zeros).
 """
 from __future__ import annotations
 
@@ -19,6 +25,20 @@ from convrnn.schedules.registry import OpDef, register
 
 INPUTS = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P", "W_scale", "W_zero",
           "R_scale", "R_zero")
+PACKED_INPUTS = ("X", "W_packed", "W_sum", "R_packed", "R_sum", "B", "sequence_lens", "initial_h", "initial_c", "P",
+                 "W_scale", "R_scale")
+
+
+def _expected_packed(attrs):
+    from convrnn.schedules.dynamic_quantize_lstm_packed import LANES, padded_sizes
+
+    H, D, I = attrs["hidden_size"], attrs["num_directions"], attrs["input_size"]
+    units, hp, kx = padded_sizes(H, I)
+    tiles, vectors = hp // units, 4 * units // LANES
+    columns = ((D, 4 * hp), "float32")
+    return {"W_packed": ((D, tiles, kx // 4, vectors, 4 * LANES), "int8"), "W_sum": ((D, 4 * hp), "int32"),
+            "R_packed": ((D, tiles, hp // 4, vectors, 4 * LANES), "int8"), "R_sum": ((D, 4 * hp), "int32"),
+            "B": columns, "P": ((D, 3, hp), "float32"), "W_scale": columns, "R_scale": columns}
 
 
 @register
@@ -26,17 +46,21 @@ class DynamicQuantizeLSTM(OpDef):
     name = "DynamicQuantizeLSTM"
 
     def infer(self, inputs, attrs):
-        if len(inputs) != len(INPUTS) or any(v is None for v in inputs):
-            raise ValueError(f"DynamicQuantizeLSTM takes {', '.join(INPUTS)}")
-        t = dict(zip(INPUTS, inputs))
+        names = PACKED_INPUTS if attrs.get("packed") else INPUTS
+        if len(inputs) != len(names) or any(v is None for v in inputs):
+            raise ValueError(f"DynamicQuantizeLSTM takes {', '.join(names)}")
+        t = dict(zip(names, inputs))
         H, D, I = attrs["hidden_size"], attrs["num_directions"], attrs["input_size"]
         x = t["X"]
         if x.rank != 3 or x.shape[2] != I or x.dtype != "float32":
             raise ValueError(f"X {x} is not float32 [seq, batch, {I}]")
-        expected = {"W": ((D, I, 4 * H), attrs["w_dtype"]), "R": ((D, H, 4 * H), attrs["r_dtype"]),
-                    "B": ((D, 4 * H), "float32"), "P": ((D, 3, H), "float32"),
-                    "W_scale": ((D, 4 * H), "float32"), "R_scale": ((D, 4 * H), "float32"),
-                    "W_zero": ((D,), "int32"), "R_zero": ((D,), "int32")}
+        if attrs.get("packed"):
+            expected = _expected_packed(attrs)
+        else:
+            expected = {"W": ((D, I, 4 * H), attrs["w_dtype"]), "R": ((D, H, 4 * H), attrs["r_dtype"]),
+                        "B": ((D, 4 * H), "float32"), "P": ((D, 3, H), "float32"),
+                        "W_scale": ((D, 4 * H), "float32"), "R_scale": ((D, 4 * H), "float32"),
+                        "W_zero": ((D,), "int32"), "R_zero": ((D,), "int32")}
         for name, (shape, dtype) in expected.items():
             if t[name].shape != shape or t[name].dtype != dtype:
                 raise ValueError(f"{name} {t[name]} is not {dtype}[{','.join(map(str, shape))}]")
@@ -57,4 +81,9 @@ class DynamicQuantizeLSTM(OpDef):
 
         if target.kind != "llvm":
             raise NotImplementedError(f"no DynamicQuantizeLSTM kernel for target kind {target.kind}")
+        if attrs.get("packed"):
+            from convrnn.runtime.threads import pool_threads
+            from convrnn.schedules.dynamic_quantize_lstm_packed import has_vnni, packed_primfunc
+
+            return packed_primfunc(attrs, has_vnni(target), pool_threads())
         return dynamic_quantize_lstm_primfunc(attrs)

@@ -361,3 +361,88 @@ def test_dynamic_quantize_lstm_sequence_lens_and_symbolic_dims():
 
 def test_dynamic_quantize_lstm_only_final_states_and_input_forget():
     assert_lstm_matches(*dq_lstm_case(12, 9, "forward", seq=8, batch=2, outputs=("Y_h", "Y_c"), input_forget=1))
+
+
+@pytest.mark.parametrize("direction,lens", [("forward", [9, 4, 0]), ("bidirectional", None)])
+def test_dynamic_quantize_lstm_several_tiles_and_padded_inputs(direction, lens):
+    """Hidden 128 (two tiles of the packed kernel: a barrier per step on two threads) and 40
+    inputs (padded to 48); batch 3."""
+    assert_lstm_matches(*dq_lstm_case(128, 40, direction, seq=9, batch=3, lens=lens, peepholes=True))
+
+
+def test_dynamic_quantize_lstm_without_vnni():
+    """A target without AVX512-VNNI: the same packed sums in plain int32 vector arithmetic."""
+    model, feeds = dq_lstm_case(80, 12, "bidirectional", seq=5, batch=2, dtype="uint8", per_column=True)
+    expected = support.run_onnxruntime(model, feeds)
+    actual = support.run_convrnn(model, feeds, target='{"kind": "llvm", "mcpu": "skylake-avx512"}')
+    for got, want in zip(actual, expected):
+        assert float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max())
+
+
+def test_dynamic_quantize_lstm_wide_uint8_weights_take_the_serial_kernel():
+    """uint8 weights whose value minus zero point leaves int8 (zero point 10) cannot be packed
+    for uint8 x int8 products: the serial kernel runs them."""
+    from convrnn.schedules.dynamic_quantize_lstm_packed import pack_weights
+
+    model, feeds = dq_lstm_case(16, 12, "forward", seq=6, batch=2, dtype="uint8")
+    inits = {init.name: init for init in model.graph.initializer}
+    for name, zero in (("W", "W_zero"), ("R", "R_zero")):
+        q = onnx.numpy_helper.to_array(inits[name]).astype(np.int32) - 128 + 10
+        q = np.clip(q * 2, 0, 255).astype("uint8")  # values 0 .. 255 around zero point 10
+        inits[name].CopyFrom(onnx.numpy_helper.from_array(q, name))
+        inits[zero].CopyFrom(onnx.numpy_helper.from_array(np.full(q.shape[:1], 10, "uint8"), zero))
+        assert pack_weights(q, np.full(q.shape[:1], 10, "int32"), 16, 16 if name == "R" else 16) is None
+    assert_lstm_matches(model, feeds)
+
+
+def _packed_and_serial_kernels_agree(hidden, inputs, directions, seq, batch, lens, threads, vnni, store_y=True):
+    import tvm
+
+    from convrnn.schedules.dynamic_quantize_lstm_cpu import dynamic_quantize_lstm_primfunc
+    from convrnn.schedules.dynamic_quantize_lstm_packed import pack_columns, pack_weights, packed_primfunc, padded_sizes
+
+    rng = np.random.default_rng(7)
+    attrs = {"hidden_size": hidden, "input_size": inputs, "num_directions": directions, "reverse": 0,
+             "input_forget": 0, "clip": 2.5, "store_y": int(store_y), "has_lens": int(lens is not None),
+             "has_initial_h": 1, "has_initial_c": 1, "has_peepholes": 1, "w_dtype": "int8", "r_dtype": "int8"}
+    w = rng.integers(-128, 128, (directions, inputs, 4 * hidden)).astype("int8")
+    r = rng.integers(-128, 128, (directions, hidden, 4 * hidden)).astype("int8")
+    bias = rng.uniform(-0.5, 0.5, (directions, 4 * hidden)).astype("float32")
+    p = rng.uniform(-0.5, 0.5, (directions, 3, hidden)).astype("float32")
+    ws = rng.uniform(0.002, 0.004, (directions, 4 * hidden)).astype("float32")
+    rs = rng.uniform(0.002, 0.004, (directions, 4 * hidden)).astype("float32")
+    x = rng.standard_normal((seq, batch, inputs)).astype("float32")
+    sl = np.array(lens if lens is not None else [0], "int32")
+    h0, c0 = (rng.uniform(-0.5, 0.5, (directions, batch, hidden)).astype("float32") for _ in range(2))
+    zeros = np.zeros(directions, "int32")
+    outputs = [np.zeros((seq, directions, batch, hidden) if store_y else (1, 1, 1, 1), "float32"),
+               np.zeros((directions, batch, hidden), "float32"), np.zeros((directions, batch, hidden), "float32")]
+    _, padded, inputs_padded = padded_sizes(hidden, inputs)
+    (wp, wsum), (rp, rsum) = pack_weights(w, zeros, hidden, inputs_padded), pack_weights(r, zeros, hidden, padded)
+    pp = np.zeros((directions, 3, padded), "float32")
+    pp[:, :, :hidden] = p
+    target = tvm.target.Target({"kind": "llvm", "mcpu": "rocketlake" if vnni else "skylake-avx512"})
+    results = []
+    for func, args in ((dynamic_quantize_lstm_primfunc(attrs), [x, w, r, bias, sl, h0, c0, p, ws, zeros, rs, zeros]),
+                       (packed_primfunc(attrs, vnni, threads),
+                        [x, wp, wsum, rp, rsum, pack_columns(bias, hidden), sl, h0, c0, pp, pack_columns(ws, hidden),
+                         pack_columns(rs, hidden)])):
+        tensors = [tvm.runtime.tensor(a) for a in args + outputs]
+        tvm.compile(tvm.IRModule({"main": func}), target=target)["main"](*tensors)
+        results.append([t.numpy() for t in tensors[-3:]])
+    for serial, packed in zip(*results):
+        assert float(np.abs(serial - packed).max()) <= 1e-6 * max(float(np.abs(serial).max()), 1e-30)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("directions", [1, 2])
+def test_dynamic_quantize_lstm_packed_kernel_task_splits(threads, directions):
+    """The packed kernel's splits of a step among threads (one task; tile groups with a barrier
+    per step; a direction per thread) against the serial kernel, lengths in a batch of 3."""
+    _packed_and_serial_kernels_agree(256, 20, directions, seq=7, batch=3, lens=[7, 2, 5], threads=threads,
+                                     vnni=True)
+
+
+@pytest.mark.parametrize("vnni", [True, False])
+def test_dynamic_quantize_lstm_packed_kernel_without_y_and_padded_units(vnni):
+    _packed_and_serial_kernels_agree(40, 33, 2, seq=6, batch=2, lens=[6, 3], threads=2, vnni=vnni, store_y=False)
