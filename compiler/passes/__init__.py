@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from convrnn.compiler.ir import Graph
 from convrnn.compiler.passes.blocked_layout import blocked_layout
+from convrnn.compiler.passes.cancel_transposes import cancel_transposes
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
@@ -26,6 +27,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),
+    ("cancel_transposes", cancel_transposes),
     ("fold_batch_norm", fold_batch_norm),
     ("recognize_hard_swish", recognize_hard_swish),
     ("fuse_epilogue", fuse_epilogue),
