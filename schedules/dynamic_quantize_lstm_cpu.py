@@ -13,6 +13,11 @@ onnxruntime's computation step for step so that the quantization decisions agree
    o with the new c's peephole, h = tanh(c) * o.
 A sequence's Y after its length is zero; a length-0 sequence ends with zero Y_h and Y_c.
 The zero points of W and R are one per direction (onnxruntime reads only the first).
+
+This serial kernel is the reference and the fallback: models whose weights minus zero point fit
+int8 (every int8-weight model) run schedules/dynamic_quantize_lstm_packed.py, the same
+computation vectorized (VNNI dot products over packed weights, the projection one parallel GEMM,
+the step split among threads), whose outputs tests compare with this kernel's.
 """
 from __future__ import annotations
 

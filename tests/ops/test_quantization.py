@@ -446,3 +446,16 @@ def test_dynamic_quantize_lstm_packed_kernel_task_splits(threads, directions):
 @pytest.mark.parametrize("vnni", [True, False])
 def test_dynamic_quantize_lstm_packed_kernel_without_y_and_padded_units(vnni):
     _packed_and_serial_kernels_agree(40, 33, 2, seq=6, batch=2, lens=[6, 3], threads=2, vnni=vnni, store_y=False)
+
+
+def test_dynamic_quantize_lstm_packed_kernel_uses_vnni():
+    """On a VNNI target the products are vpdpbusd (4 uint8 x int8 pairs into each int32 lane)."""
+    import tvm
+
+    from convrnn.schedules.dynamic_quantize_lstm_packed import packed_primfunc
+
+    attrs = {"hidden_size": 64, "input_size": 32, "num_directions": 1, "reverse": 0, "input_forget": 0,
+             "clip": None, "store_y": 1, "has_lens": 0, "has_initial_h": 0, "has_initial_c": 0, "has_peepholes": 0}
+    target = tvm.target.Target({"kind": "llvm", "mcpu": "cascadelake"})
+    executable = tvm.compile(tvm.IRModule({"main": packed_primfunc(attrs, True, 2)}), target=target)
+    assert "vpdpbusd" in executable.mod.inspect_source("asm")
