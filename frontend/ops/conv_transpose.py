@@ -1,11 +1,11 @@
 """ConvTranspose (opsets 1-22: the attributes did not change) -> IR ConvTranspose.
 
 Pads come from `pads`, or from `output_shape` / auto_pad SAME_* (the spec's total padding,
-split per auto_pad). A constant weight is turned into the equivalent Conv weight and packed here.
+split per auto_pad). The weight stays in ONNX's layout [C, O/g, *K]: the kernel broadcasts its
+scalars (schedules/conv_transpose_cpu.py), so no packing helps it.
 """
 from convrnn.frontend.ops.window_attrs import check_rank, spatial_sizes, window_attrs
 from convrnn.frontend.registry import converter
-from convrnn.schedules.conv_layout import pack_weight, transpose_conv_weight, weight_block
 
 
 @converter("ConvTranspose", since=1)
@@ -30,14 +30,7 @@ def convert_conv_transpose(ctx):
             else [size * stride for size, stride in zip(sizes, attrs["strides"])]
         attrs["pads"] = _pads_for_output(sizes, kernel, attrs, output_padding, targets, auto_pad)
     group = int(ctx.attr("group", 1))
-    attrs.update(output_padding=output_padding, group=group, weight_block=0)
-    block = weight_block(w.type.shape[1])
-    weight = ctx.builder.constant_of(w)
-    if block and weight is not None:
-        if weight.shape[0] % group:
-            raise ctx.error(f"{weight.shape[0]} input channels are not divisible by group {group}")
-        w = ctx.make_constant(pack_weight(transpose_conv_weight(weight, group), block), "packed_weight")
-        attrs["weight_block"] = block
+    attrs.update(output_padding=output_padding, group=group)
     return ctx.emit("ConvTranspose", [x, w, b], attrs)
 
 

@@ -1,19 +1,16 @@
 """ConvTranspose: grouped 1-d/2-d transposed convolution in NCHW with explicit pads.
 
-Computed as the equivalent stride-1 Conv over the input with stride-1 zeros inserted and
-padded by dilation*(kernel-1) minus the pads (plus output_padding at the end), with the
-flipped, channel-swapped weight; the Conv template schedules it.
+Computed in its gather form, each output phase from its own taps only, by a kernel written
+directly in TIR (schedules/conv_transpose_cpu.py); symbolic batch and spatial dims.
 
 attrs: kernel_shape, strides, dilations, pads (begins then ends; negative ones widen the
-output), output_padding, group,
-weight_block (0: W is ONNX's [C, O/g, *K]; b: W is the equivalent Conv weight packed
-[O/b, C/g, *K, b], see conv_layout). Inputs: X, W, optional B [O].
+output), output_padding, group; optional knobs (conv_transpose_cpu.py). Inputs: X, W in ONNX's
+layout [C, O/g, *K], optional B [O].
 """
 from __future__ import annotations
 
 from convrnn.compiler import symbolic_dims
 from convrnn.compiler.ir import Dim, TensorType
-from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.ops.conv import check_conv_operands
 from convrnn.schedules.registry import OpDef, register
 
@@ -35,14 +32,12 @@ class ConvTranspose(OpDef):
 
     def infer(self, inputs, attrs):
         x, w, b = (list(inputs) + [None])[:3]
-        block, group = attrs.get("weight_block", 0), attrs["group"]
+        group = attrs["group"]
+        if attrs.get("weight_block", 0):
+            raise ValueError("a ConvTranspose weight is read in ONNX's layout [C, O/g, *K], not packed")
         kernel = list(attrs["kernel_shape"])
-        if block:
-            out_channels, in_per_group = w.shape[0] * block, w.shape[1]
-            expected = (w.shape[0], x.shape[1] // max(group, 1), *kernel, block)
-        else:
-            out_channels, in_per_group = w.shape[1] * group, x.shape[1] // max(group, 1)
-            expected = (x.shape[1], w.shape[1], *kernel)
+        out_channels, in_per_group = w.shape[1] * group, x.shape[1] // max(group, 1)
+        expected = (x.shape[1], w.shape[1], *kernel)
         if tuple(w.shape) != expected:
             raise ValueError(f"weight shape {w.shape} does not match kernel {kernel} (expected {expected})")
         sizes = check_conv_operands(x, w, b, attrs, out_channels, in_per_group, negative_pads=True, symbolic=True)
@@ -54,30 +49,17 @@ class ConvTranspose(OpDef):
                                         attrs["dilations"][i], extra[i]) for i, size in enumerate(sizes)]
         return [TensorType((x.shape[0], out_channels, *spatial), x.dtype)]
 
-    def compute(self, inputs, attrs, outputs):
-        from convrnn.compiler.tvm_adapter import te
-        from convrnn.schedules.conv_compute import conv_compute, pad_input
+    def primfunc(self, input_types, attrs, output_types, target):
+        from convrnn.schedules.conv_transpose_cpu import conv_transpose_primfunc
 
-        x, w, b = (list(inputs) + [None])[:3]
-        kernel, dilations, group = attrs["kernel_shape"], attrs["dilations"], attrs["group"]
-        rank = len(kernel)
-        reach = [d * (k - 1) for d, k in zip(dilations, kernel)]
-        pads, extra = attrs["pads"], attrs["output_padding"]
-        padded = pad_input(x, [r - p for r, p in zip(reach, pads[:rank])],
-                           [r - p + e for r, p, e in zip(reach, pads[rank:], extra)], interior=attrs["strides"])
-        if not attrs.get("weight_block", 0):
-            in_per_group, out_per_group = int(x.shape[1]) // group, int(w.shape[1])
+        if target.kind != "llvm":
+            raise NotImplementedError(f"no ConvTranspose kernel for target kind {target.kind}")
+        x, w, b = (list(input_types) + [None])[:3]
+        return conv_transpose_primfunc(x, w, b, output_types[0], attrs, target.vector_lanes)
 
-            def flipped(oc, ic, *taps):
-                channel = oc // out_per_group * in_per_group + ic
-                return w[(channel, oc % out_per_group, *[k - 1 - t for k, t in zip(kernel, taps)])]
+    def knob_space(self, inputs, attrs, outputs, target):
+        from convrnn.schedules.conv_transpose_cpu import knob_space
 
-            w = te.compute((out_per_group * group, in_per_group, *kernel), flipped, name="flip")
-        conv_attrs = dict(attrs, strides=[1] * rank)
-        shape = te_shape(outputs[0].shape, [x])  # a formula spatial dim: a variable bound from the output
-        return [conv_compute(padded, w, b, conv_attrs, [x.shape[0], *shape[1:]])]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.conv2d_cpu import schedule_conv
-
-        schedule_conv(sch, target, attrs)
+        if target.kind != "llvm":
+            return None
+        return knob_space(outputs[0].shape[1] // attrs["group"], attrs["strides"][-1], target.vector_lanes)
