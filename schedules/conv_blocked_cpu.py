@@ -6,16 +6,19 @@ The reduction (input channels, then the window) runs outside the tile; each step
 one input value (one load serves every channel of a block) against one weight vector, and
 stores are whole contiguous vectors. A depthwise conv loads its input as vectors too (a
 channel block of one position), at any stride: the layout makes the channels, not the width,
-contiguous. A symbolic width takes `ow_tile` 1 (a guarded register tile over a symbolic
-extent does not lower in TVM 0.27), its accumulators found among rows and channel blocks.
+contiguous. A symbolic width (every axis of a real model's input may be) is computed in
+whole tiles of `ow_tile` positions (default SYMBOLIC_WIDTH_TILE) into a buffer padded up to
+a multiple of it, then cropped ("crop" stage) with the bias and epilogue: a guarded register
+tile over a symbolic extent does not lower in TVM 0.27, and untiled a row of one position
+held a single accumulator (beats_tcn's 16-channel conv ran at 13% of the FMA peak).
 
 Knob `pad` places the zero padding: "inline" (a select in each read: a depthwise conv's reads
 are whole vectors, and inline ran 1.2-2x faster than the alternatives on MobileNetV2's
 layers here), "task" (the window one tile reads, in its task) or "pass" (a parallel pass of
 its own: the default of a dense conv, whose reads are broadcasts; inline was 1.3-1.5x slower).
 
-Stages: "pad" (absent without padding), "conv", "bias" (absent without bias), then the
-epilogue's (epilogue.py).
+Stages: "pad" (absent without padding), "conv", "crop" (a symbolic width only), "bias"
+(absent without bias), then the epilogue's (epilogue.py).
 """
 from __future__ import annotations
 
@@ -24,11 +27,18 @@ from typing import Any, Optional, Sequence
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
+from convrnn.schedules.generic import parallelize_and_vectorize
 from convrnn.schedules.tiling import (accumulators, blocks_by_name, largest_divisor, row_tile, schedule_rows,
                                       tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
+SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
+
+
+def symbolic_width_tile(attrs: dict[str, Any]) -> int:
+    """The width tile of a blocked conv whose output width is symbolic (1: no padded compute)."""
+    return int((attrs.get("knobs") or {}).get("ow_tile", SYMBOLIC_WIDTH_TILE))
 
 
 def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
@@ -37,11 +47,17 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
     from convrnn.schedules.conv_compute import pad_input
     from convrnn.schedules.window import spatial_extents
 
+    from convrnn.schedules.conv_compute import whole_tiles
+
     rank = len(attrs["kernel_shape"])
     strides, dilations, pads = attrs["strides"], attrs["dilations"], attrs["pads"]
     block, in_block = attrs["block"], attrs["in_block"]
-    padded = pad_input(x, pads[:rank], pads[rank:])
     spatial = spatial_extents(out_shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
+    ends, width = list(pads[rank:]), None
+    tile = symbolic_width_tile(attrs)
+    if isinstance(out_shape[1 + rank], str) and tile > 1:  # whole tiles over a symbolic width, cropped
+        width = whole_tiles(spatial, ends, strides[-1], tile)
+    padded = pad_input(x, pads[:rank], ends)
     taps = [te.reduce_axis((0, int(k)), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
 
     def window(pos):
@@ -70,6 +86,10 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
 
     shape = (x.shape[0], int(w.shape[0]), *spatial, block)
     out = te.compute(shape, body, name="conv")
+    if width is not None:
+        shape = (*shape[:1 + rank], width, block)
+        conv = out
+        out = te.compute(shape, lambda *i: conv[i], name="crop")
     if bias is not None:
         conv = out
         out = te.compute(shape, lambda n, outer, *rest: conv[(n, outer, *rest)] + bias[outer * block + rest[-1]],
@@ -107,8 +127,8 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
     if isinstance(out_width, int):
         widths = sorted({w for w in range(1, min(budget, out_width) + 1) if out_width % w == 0}
                         | {row_tile(out_width, budget)})
-    else:
-        widths = [1]
+    else:  # whole tiles of a padded symbolic width (1: untiled)
+        widths = sorted({1, 4, SYMBOLIC_WIDTH_TILE, min(12, budget)})
     rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0]
     blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
     return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
@@ -122,12 +142,22 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     conv = stages["conv"]
     out_blocks, out_height, out_width = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(conv)[1:4]]
     knobs = with_knobs(conv_blocked_knobs(out_blocks, out_height, out_width, attrs, target.vector_lanes), attrs)
-    if out_width is None:
-        knobs["ow_tile"] = 1
-    write_back = inline_epilogue(sch, stages, "bias")
+    cropped = "crop" in stages
+    if out_width is None:  # whole tiles of a padded width (the compute's), or untiled
+        knobs["ow_tile"] = symbolic_width_tile(attrs) if cropped else 1
+        if cropped and knobs["oc_blocks"] * knobs["ow_tile"] > _accumulator_budget(attrs["block"], target.vector_lanes):
+            knobs["oc_blocks"] = 1
+    write_back = None if cropped else inline_epilogue(sch, stages, "bias")
     factors = [None, knobs["oc_blocks"], knobs["oh_tile"], knobs["ow_tile"], attrs["block"]]
     order = None if knobs["channels_outer"] else [0, 2, 3, 1, 4]
     tiles = tile_reduction(sch, conv, write_back, factors, 4, target.vector_lanes, outer_order=order)
+    if cropped:  # the conv into its padded buffer; the crop, bias and epilogue as one pass after it
+        last = inline_epilogue(sch, stages, "bias")
+        if last is None:
+            last = stages["crop"]
+        else:
+            sch.compute_inline(stages["crop"])
+        parallelize_and_vectorize(sch, last, target.vector_lanes)
     if "pad" in stages:
         if knobs["pad"] == "inline":
             sch.compute_inline(stages["pad"])

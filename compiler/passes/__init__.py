@@ -19,6 +19,7 @@ from convrnn.compiler.passes.pad_dense_columns import pad_dense_columns
 from convrnn.compiler.passes.recognize_hard_swish import recognize_hard_swish
 from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
+from convrnn.compiler.passes.unit_width_conv_as_1d import unit_width_conv_as_1d
 from convrnn.compiler.passes.zero_initial_states import zero_initial_states
 
 Pass = Callable[[Graph], Graph]
@@ -27,6 +28,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),
+    ("unit_width_conv_as_1d", unit_width_conv_as_1d),
     ("cancel_transposes", cancel_transposes),
     ("fold_batch_norm", fold_batch_norm),
     ("recognize_hard_swish", recognize_hard_swish),
