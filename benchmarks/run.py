@@ -11,7 +11,9 @@ after a call and slows whichever system runs next, so alternating single calls w
 measure that instead. Outputs are checked against onnxruntime's before timing.
 
 Models: full-width ResNet-18 at 1x3x224x224 (exported on the fly from PyTorch, skipped
-without it; never committed) and the committed test models in tests/data/.
+without it; never committed), a standard MobileNetV2 1.0 at 1x3x224x224 (built with
+onnx.helper, random weights: benchmarks/mobilenet_v2.py) and the committed test models in
+tests/data/.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ sys.path.insert(0, str(DATA))  # make_models: the torch definitions behind the t
 # name -> (onnx file in tests/data or None to export on the fly, input shape, make_models entry)
 MODELS = {
     "resnet18": (None, (1, 3, 224, 224), "resnet18"),
+    "mobilenet_v2": (None, (1, 3, 224, 224), "mobilenet_v2"),
     "resnet18_w16": ("resnet18_w16.onnx", (1, 3, 64, 64), "resnet18_w16"),
     "mobilenet_v2_small": ("mobilenet_v2_small.onnx", (1, 3, 64, 64), "mobilenet_v2_small"),
     "audio_cnn": ("audio_cnn.onnx", (1, 40, 100), "audio_cnn"),
@@ -58,6 +61,13 @@ def onnx_path(name: str, work: Path) -> Path | None:
     file, shape, entry = MODELS[name]
     if file is not None:
         return DATA / file
+    if entry == "mobilenet_v2":  # built with onnx.helper (benchmarks/mobilenet_v2.py), random weights
+        import onnx
+        from mobilenet_v2 import mobilenet_v2
+
+        path = work / f"{name}.onnx"
+        onnx.save(mobilenet_v2(), str(path))
+        return path
     module = torch_model(entry)
     if module is None:
         return None

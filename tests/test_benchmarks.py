@@ -38,3 +38,25 @@ def test_roofline_targets_come_from_peers_only(tmp_path):
             (("convrnn", 1.9), ("convrnn-tuned", 1.8), ("onnxruntime", 2.6), ("openvino", 3.9), ("tvm-relax", None))]
     (tmp_path / "results.json").write_text(json.dumps({"rows": rows}))
     assert roofline.fastest_peers(str(tmp_path / "results.json")) == {"crnn": 2.6}
+
+
+def test_the_standard_mobilenet_v2_has_its_layers():
+    """benchmarks/mobilenet_v2.py: torchvision's MobileNetV2 1.0 structure, a valid model."""
+    import importlib.util
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    spec = importlib.util.spec_from_file_location("mobilenet_v2", BENCHMARKS / "mobilenet_v2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.mobilenet_v2()
+    onnx.checker.check_model(model)
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    depthwise = [n for n in convs if next(a.i for a in n.attribute if a.name == "group") > 1]
+    assert (len(convs), len(depthwise)) == (52, 17)
+    assert sum(onnx.numpy_helper.to_array(i).size for i in model.graph.initializer) > 3_400_000  # 3.5M parameters
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"input": np.random.default_rng(0).standard_normal((1, 3, 224, 224), np.float32)})
+    assert logits.shape == (1, 1000) and np.isfinite(logits).all()
