@@ -94,7 +94,7 @@ def _value_info_type(info: onnx.ValueInfoProto, override: Optional[list[Dim]]) -
         raise UnsupportedError(f"graph input {info.name!r} has no shape: give it one with input_shapes")
     dims: list[Dim] = []
     for axis, dim in enumerate(tensor_type.shape.dim):
-        if dim.HasField("dim_value") and dim.dim_value > 0:
+        if dim.HasField("dim_value") and dim.dim_value >= 0:  # 0 is a size (an empty tensor)
             dims.append(int(dim.dim_value))
         elif dim.HasField("dim_param") and any(ch.isalnum() for ch in dim.dim_param):
             dims.append(_symbol_name(dim.dim_param))

@@ -29,8 +29,6 @@ class FollowsOnnxruntime(str):
 UNCLAIMED_DTYPE = "element type convrnn does not claim (bfloat16, float8/float4, 4- and 2-bit ints)"
 TRAINING = Refused("training-mode Dropout (convrnn compiles inference, where Dropout is the identity)")
 NOT_A_TENSOR = "sequence/optional-typed graph input; convrnn models take tensors only"
-ZERO_SIZE_INPUT = ("an input with a zero-size dim: convrnn's importer reads a declared 0 dim as unknown (symbolic) "
-                   "and the runtime binds symbolic dims >= 1 (zero-size results of static dims are supported)")
 THREE_D = Refused("3-d ConvTranspose (convrnn claims 1-d and 2-d)")
 BN_TRAINING = Refused("BatchNormalization training_mode=1 (convrnn compiles inference)")
 ALIGN_CORNERS_LENGTH = FollowsOnnxruntime(
@@ -116,18 +114,6 @@ EXCLUDED = {
                      "test_training_dropout_mask", "test_training_dropout_zero_ratio",
                      "test_training_dropout_zero_ratio_mask"], TRAINING),
     **dict.fromkeys(["test_identity_opt", "test_identity_sequence"], NOT_A_TENSOR),
-    **dict.fromkeys([
-        "test_reduce_max_empty_set", "test_reduce_max_empty_set_bool", "test_reduce_sum_empty_set",
-        "test_reduce_l1_empty_set", "test_reduce_l2_empty_set", "test_reduce_log_sum_empty_set",
-        "test_reduce_log_sum_exp_empty_set", "test_reduce_min_empty_set", "test_reduce_prod_empty_set",
-        "test_reduce_sum_square_empty_set",
-        "test_reduce_sum_empty_set_non_reduced_axis_zero", "test_reduce_sum_square_empty_set_expanded",
-        "test_reshape_allowzero_reordered", "test_split_zero_size_splits_opset13",
-        "test_split_zero_size_splits_opset18", "test_castlike_DOUBLE_to_FLOAT16_expanded",
-        "test_castlike_DOUBLE_to_FLOAT_expanded", "test_castlike_FLOAT16_to_DOUBLE_expanded",
-        "test_castlike_FLOAT16_to_FLOAT_expanded", "test_castlike_FLOAT_to_DOUBLE_expanded",
-        "test_castlike_FLOAT_to_FLOAT16_expanded",
-    ], ZERO_SIZE_INPUT),
     **dict.fromkeys([
         "test_convtranspose_3d",
     ], THREE_D),
