@@ -89,7 +89,9 @@ def _division_of(atom: str) -> Optional[tuple[Poly, int]]:
 
 
 def _mono_text(mono: tuple, coef: int) -> str:
-    factors = [f"({atom})" if " // " in atom and (len(mono) > 1 or abs(coef) != 1) else atom for atom in mono]
+    # A floor division in a product, or after a leading minus ("-(a + 1) // 4" would divide -(a + 1)),
+    # keeps its parentheses.
+    factors = [f"({atom})" if " // " in atom and (len(mono) > 1 or coef != 1) else atom for atom in mono]
     if abs(coef) != 1 or not factors:
         factors.insert(0, str(abs(coef)))
     return " * ".join(factors)
