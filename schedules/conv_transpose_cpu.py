@@ -28,7 +28,8 @@ and needs no guard (TVM 0.27 does not lower a guarded vector tile over a symboli
 nothing is computed into a padded buffer and cropped.
 
 Knobs: "oc_tile" (output channels per register tile, a divisor of the channels per group),
-"width_vectors" (TW = that many vectors of the target's lanes).
+"width_vectors" (TW = that many vectors of the target's lanes; a static width narrower than that
+takes a vector of the largest power of two that fits, down to MIN_TILE).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from convrnn.compiler.ir import TensorType
 from convrnn.schedules.tiling import accumulators
 
 MAX_WIDTH_VECTORS = 4
+MIN_TILE = 4  # the narrowest vector tile (a static width narrower than that is all edge)
 # Register tiles below this many accumulators leave the FMA units waiting on their latency.
 MIN_ACCUMULATORS = 8
 
@@ -172,6 +174,10 @@ def conv_transpose_script(x: TensorType, w: TensorType, b: Optional[TensorType],
     offsets = aw_.offsets()
     s_w, pb_w = aw_.stride, aw_.pad_begin
     a_lo = max(-(-pb_w // s_w), max(offsets))
+    if isinstance(y.shape[-1], int):  # a static interior narrower than the tile: a narrower vector
+        span = min((y.shape[-1] + pb_w) // s_w, int(x.shape[-1]) + min(offsets)) - a_lo
+        while tw > MIN_TILE and tw > span:
+            tw //= 2
     a_hi = f"T.min(({aw_.out} + {pb_w}) // {s_w}, {aw_.size} + {min(offsets)})"
     emit(2, f"a_hi = {a_hi}")
     emit(2, f"span = a_hi - {a_lo}")
