@@ -129,7 +129,7 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
                         | {row_tile(out_width, budget)})
     else:  # whole tiles of a padded symbolic width (1: untiled)
         widths = sorted({1, 4, SYMBOLIC_WIDTH_TILE, min(12, budget)})
-    rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0]
+    rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0] if isinstance(out_height, int) else [1]
     blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
     return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
             "pad": list(PAD_PLACES)}

@@ -91,6 +91,6 @@ class Conv(OpDef):
             return None
         out = outputs[0].shape
         width = out[-1] if isinstance(out[-1], int) else None
-        height = out[-2] if len(out) > 3 else None
+        height = out[-2] if len(out) > 3 and isinstance(out[-2], int) else None
         return conv_knob_space(out[1], attrs["group"], width, target.vector_lanes, attrs.get("weight_block", 0),
                                height)

@@ -303,3 +303,34 @@ def test_recurrent_task_width_and_split_are_tuned_without_repacking(tmp_path):
         db.append({"target": str(target), "task": task.key, "op": "LSTM", "knobs": knobs, "ms": 1.0, "error": None})
         got = load(compile_model(str(path), tmp_path / f"tuned{knobs['rows_tile']}", db=db.path)).run(x)[0]
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_every_axis_symbolic_is_tunable(tmp_path):
+    """A model declaring every axis symbolic (as real models do) has knob spaces for its blocked
+    and NCHW convs and its MatMul, and a short tune over them compiles and computes the same."""
+    rng = np.random.default_rng(5)
+    inits = [("W1", (rng.standard_normal((16, 4, 3, 3)) * 0.3).astype("float32")),
+             ("W2", (rng.standard_normal((16, 16, 3, 3)) * 0.1).astype("float32")),
+             ("W3", (rng.standard_normal((12, 5, 3, 1)) * 0.3).astype("float32")),
+             ("M", (rng.standard_normal((9, 20)) * 0.3).astype("float32"))]
+    nodes = [helper.make_node("Conv", ["x", "W1"], ["a"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Conv", ["r", "W2"], ["y"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["z", "W3"], ["t"], pads=[1, 0, 1, 0]),
+             helper.make_node("MatMul", ["m", "M"], ["u"])]
+    model = support.make_model(nodes, [support.tensor_info("x", "float32", ["n", 4, "h", "w"]),
+                                       support.tensor_info("z", "float32", ["n", 5, "h2", "w2"]),
+                                       support.tensor_info("m", "float32", ["rows", 9])],
+                               [support.tensor_info(n, "float32", None) for n in ("y", "t", "u")], inits)
+    path, db = tmp_path / "model.onnx", str(tmp_path / "tune.jsonl")
+    onnx.save(model, path)
+    tasks = extract_tasks(run_pipeline(import_onnx(str(path))), parse_target("cpu"))
+    assert {"ConvBlocked", "Conv", "MatMul"} <= {task.node.op for task in tasks}
+    assert all(task.space for task in tasks)
+    tune(str(path), db, trials=3, dims={"n": 1, "h": 12, "w": 9, "h2": 7, "w2": 11, "rows": 5})
+    from convrnn.compiler import compile_model
+
+    tuned = load(compile_model(str(path), tmp_path / "tuned.convrnn", db=db))
+    feeds = {"x": support.random_input((2, 4, 12, 9)), "z": support.random_input((2, 5, 7, 11)),
+             "m": support.random_input((5, 9))}
+    for ours, theirs in zip(tuned.run(feeds), support.run_onnxruntime(model, feeds)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
