@@ -42,8 +42,11 @@ class DynamicQuantizeLinear(OpDef):
 
         (x,) = inputs
         axes = list(range(len(x.shape)))
-        low = topi.min(x, axis=axes) if axes else x
-        high = topi.max(x, axis=axes) if axes else x
+        if _by_row_blocks(x):
+            low, high = (_extremum_by_row_blocks(x, kind) for kind in ("min", "max"))
+        else:
+            low = topi.min(x, axis=axes) if axes else x
+            high = topi.max(x, axis=axes) if axes else x
         zero = tirx.const(0.0, "float32")
 
         def parameters():
@@ -54,3 +57,54 @@ class DynamicQuantizeLinear(OpDef):
         y = te.compute(x.shape, lambda *i: quantize_uint8(tirx, x[i], scale(), zero_point_f()), name="quantize")
         zero_point = te.compute((), lambda: zero_point_f().astype("uint8"), name="zero_point")
         return [y, scale, zero_point]
+
+    def schedule(self, sch, target, attrs):
+        from convrnn.schedules.generic import parallelize_and_vectorize, schedule_generic
+        from convrnn.schedules.tiling import blocks_by_name, tile_reduction
+
+        stages = blocks_by_name(sch)
+        if "min_by_rows" not in stages:
+            schedule_generic(sch, target)
+            return
+        for kind in ("min", "max"):  # row blocks in parallel, the row vectorized
+            tile_reduction(sch, stages[f"{kind}_by_rows"], None, [None, target.vector_lanes], 1, target.vector_lanes)
+        # The scale and zero point stay scalars of their own (inlined, every element would
+        # recompute them); the quantization runs in parallel, vectorized.
+        parallelize_and_vectorize(sch, stages["quantize"], target.vector_lanes)
+
+
+ROW_BLOCK = 64  # rows each task of the first reduction pass takes
+
+
+def _by_row_blocks(x) -> bool:
+    """Whether x's last axis is a static multiple of 16 floats (the reduction then runs in two
+    passes: per block of rows, vectorized along the row, then over the blocks)."""
+    last = x.shape[-1] if len(x.shape) > 1 else None
+    return hasattr(last, "value") and int(last) % 16 == 0
+
+
+def _extremum_by_row_blocks(x, kind: str):
+    """min or max of x: over blocks of ROW_BLOCK rows of its last axis (a block past the last
+    row rereads it: min and max do not mind), then over the blocks' partial results."""
+    from convrnn.compiler.tvm_adapter import te, tirx
+
+    reduce = te.min if kind == "min" else te.max
+    rows = 1
+    for dim in x.shape[:-1]:
+        rows = rows * dim
+    width = int(x.shape[-1])
+    outer_shape = list(x.shape[:-1])
+
+    def element(row, column):
+        index, rest = [], tirx.min(row, rows - 1)
+        for dim in reversed(outer_shape):
+            index.append(tirx.floormod(rest, dim))
+            rest = tirx.floordiv(rest, dim)
+        return x[(*reversed(index), column)]
+
+    j = te.reduce_axis((0, ROW_BLOCK), name="j")
+    blocks = (rows + ROW_BLOCK - 1) // ROW_BLOCK
+    partial = te.compute((blocks, width), lambda b, c: reduce(element(b * ROW_BLOCK + j, c), axis=j),
+                         name=f"{kind}_by_rows")
+    b, c = te.reduce_axis((0, blocks), name="b"), te.reduce_axis((0, width), name="c")
+    return te.compute((), lambda: reduce(partial[b, c], axis=[b, c]), name=kind)
