@@ -461,7 +461,7 @@ def test_dynamic_quantize_lstm_packed_kernel_uses_vnni():
     assert "vpdpbusd" in executable.mod.inspect_source("asm")
 
 
-@pytest.mark.parametrize("shape, feed", [([1, "T", "T", 32], (1, 7, 5, 32)), (["n", 48], (130, 48)), ([3, 16], (3, 16))],
+@pytest.mark.parametrize("shape, feed", [([1, "T", "T", 32], (1, 7, 7, 32)), (["n", 48], (130, 48)), ([3, 16], (3, 16))],
                          ids=str)
 def test_dynamic_quantize_linear_by_row_blocks(shape, feed):
     # a last axis of whole vectors reduces in two passes (blocks of rows, then the blocks):
