@@ -251,3 +251,12 @@ def test_bad_blocked_nodes_are_refused_with_a_reason(op, shapes, attrs, message)
 
     with pytest.raises(ValueError, match=message):
         get_op(op).infer([TensorType(shape, "float32") for shape in shapes], attrs)
+
+
+def test_a_lone_conv_with_a_long_reduction_goes_blocked():
+    # 32 channels x 3 x 3 = 288 products per output: worth converting its output back
+    b = Builder(32, (10, 10))
+    model = b.model(b.op("Sigmoid", b.conv("x", 24, act="Relu")))
+    got = ops(model)
+    assert got.count("ConvBlocked") == 1 and got.count("FromBlocked") == 1
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 32, 10, 7))}, rtol=1e-4, atol=1e-5)
