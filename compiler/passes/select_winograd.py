@@ -10,9 +10,10 @@ the transforms' cost grows with C + K, the saved multiplies with C x K. Smaller 
 8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
 The transformed input of one image (alpha² x tiles x C floats) is materialized whole: above
-MAX_TRANSFORM_ELEMENTS it streams through memory instead of the caches, and, its offsets
-spanning the batch too, overflows TVM 0.27's 32-bit index arithmetic at a symbolic batch (a
-900x161 spectrogram of 128 channels: 75M elements per image); such layers stay direct.
+MAX_TRANSFORM_ELEMENTS it streams through memory instead of the caches, and at a symbolic
+batch a buffer of more than 2^31 bits per image overflows TVM 0.27's 32-bit size arithmetic
+(a 900x161 spectrogram of 128 channels: 75M elements per image, whatever the layout); such
+layers stay direct.
 
 Tile 2, F(2x2, 3x3), rounds like the direct conv (schedules/winograd.py); the weight is
 transformed once, here, in float64.
