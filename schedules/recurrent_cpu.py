@@ -6,7 +6,11 @@ threads in one of two ways (knob `split`, schedules/recurrent_knobs.py):
               barrier after each step: any number of threads can share a step;
   directions  a parallel loop over directions around each direction's own time loop: a
               thread walks its direction's steps alone, with no barrier at all (a bidirectional
-              layer on two cores: a step of the CRNN's LSTM 128 went from 3.3 to 2.6 us).
+              layer on two cores: a step of the CRNN's LSTM 128 went from 3.3 to 2.6 us);
+or not at all (knob `serial`): the calling thread runs every task of every step, with no
+parallel region (a GRU 25 of 200 steps: 0.15 ms shared by two threads, 0.07 ms alone). The
+states are loaded and stored by the calling thread in every case (a fork and join of the
+pool costs more than copying them).
 A task accumulates its gates' lanes from the projected input XW plus
 h_prev · Rᵀ (weights pre-packed per tile: RT[dir, tile, k, gate, lane]), then applies the
 activations and the state update. h is double-buffered by step parity because other tasks
@@ -41,7 +45,7 @@ BARRIER_AFTER = "pragma_parallel_barrier_when_finish"
 class _Shape:
     """The static facts of one layer, and the index helpers the templates share."""
 
-    def __init__(self, attrs: dict, gates: int, tile: int, rows: int, split: str):
+    def __init__(self, attrs: dict, gates: int, tile: int, rows: int, split: str, serial: bool = False):
         self.H = attrs["hidden_size"]
         self.D = attrs["num_directions"]
         self.PACK = attrs["tile"]  # hidden units per block of the packed weights
@@ -61,6 +65,9 @@ class _Shape:
         self.store_y = bool(attrs.get("store_y", 1))
         self.ROWS = rows  # batch rows per register block
         self.split = split  # "tiles" or "directions": how the threads share the tasks
+        # or all on the calling thread: no parallel region, no barrier (a layer too small to
+        # gain from a second thread: schedules/recurrent_knobs.py, `serial`)
+        self.serial = serial
 
     # --- buffer shapes and indices in the layer's layout ---------------------------------------
     def xw_shape(self, seq, batch, columns):
@@ -149,7 +156,7 @@ def _macros(shape: _Shape):
 
     @T.macro
     def load_state(S, parity, S0, has, batch):
-        for db in T.parallel(D * batch):
+        for db in T.serial(D * batch):
             for j in T.vectorized(Hp):
                 S[parity, db // batch, db % batch, j] = T.if_then_else(
                     j < H, S0[shape.state_index(db // batch, db % batch * has, T.min(j, H - 1))], T.float32(0))
@@ -201,7 +208,7 @@ def _macros(shape: _Shape):
     def store_final(YH, HS, parity, SL, batch):
         """The final states; a row of length 0 ends with zeros, not its initial state (as
         onnxruntime does)."""
-        for db in T.parallel(D * batch):
+        for db in T.serial(D * batch):
             for j in T.serial(H):
                 if shape.has_lens:
                     T.buffer_store(YH, T.if_then_else(SL[db % batch] > 0, HS[parity, db // batch, db % batch, j],
@@ -248,7 +255,12 @@ def _macros(shape: _Shape):
             for tile in range(NB):
                 step(k, s, d * NB + tile)
 
-        return Kernel(shared=shared, own=own)
+        @T.macro
+        def alone(k, s):
+            for task in range(D * NB):
+                step(k, s, task)
+
+        return Kernel(shared=shared, own=own, alone=alone)
 
     def over_time(first, second=None):
         """The time loop around one step's phases (a phase: all tasks of one `steps(...)`; the
@@ -269,8 +281,17 @@ def _macros(shape: _Shape):
                 second.own(k, s, d)
 
         @T.macro
+        def alone(k, s):
+            first.alone(k, s)
+            if second is not None:
+                second.alone(k, s)
+
+        @T.macro
         def loop(k):
-            if shape.split == "directions" and D > 1:
+            if shape.serial:
+                for s in range(k.seq):
+                    alone(k, s)
+            elif shape.split == "directions" and D > 1:
                 for d in T.parallel(D):
                     for s in range(k.seq):
                         own(k, s, d)
@@ -292,26 +313,33 @@ def _time_loops(attrs: dict, gates: int, make_loop, lanes: int):
     whole blocks, other batches in tasks of `rows_tile` units with register blocks of `rows`
     rows (a tuner's choice, an import override, or the defaults for a target of `lanes`
     lanes), the tasks split among the threads as `split` says (likewise, or the default for
-    this process's threads); and the latter's shape."""
+    this process's threads), or all on the calling thread as `serial` says (likewise; by
+    default a batch of 1 of a layer too small to share); and the latter's shape."""
     from tvm.script import tirx as T
 
     from convrnn.runtime.threads import pool_threads
-    from convrnn.schedules.recurrent_knobs import batch_rows, batch_rows_tile, default_split
+    from convrnn.schedules.recurrent_knobs import batch_rows, batch_rows_tile, default_serial, default_split
 
     def chosen(knob):  # a tuner's choice, else an import override, else None (the default)
         return (attrs.get("knobs") or {}).get(knob, attrs.get(knob))
 
-    pack, directions = attrs["tile"], attrs["num_directions"]
-    tile = int(chosen("rows_tile") or batch_rows_tile(attrs["hidden_size"], directions, gates, pack, lanes))
+    pack, directions, hidden = attrs["tile"], attrs["num_directions"], attrs["hidden_size"]
+    tile = int(chosen("rows_tile") or batch_rows_tile(hidden, directions, gates, pack, lanes))
     if pack % tile:
         raise ValueError(f"rows_tile {tile} does not divide the packed tile {pack}")
     rows = int(chosen("rows") or batch_rows(gates, tile, lanes))
     split = chosen("split") or default_split(directions, pool_threads())
-    narrow = _Shape(attrs, gates, tile, rows, split)
+    serial = chosen("serial")
+    if serial is None and chosen("split"):  # a split chosen (tuned, or set at import): shared
+        serial = 0
+    phases = 2 if attrs.get("linear_before_reset", 1) == 0 else 1  # a GRU's z, r, then its h gate
+    serial_1 = default_serial(hidden, directions, gates, pool_threads(), phases) if serial is None else bool(serial)
+    serial_rows = bool(serial) if serial is not None else pool_threads() == 1
+    narrow = _Shape(attrs, gates, tile, rows, split, serial_rows)
     rows_loop = make_loop(narrow, attrs)
-    if tile == pack:
+    if tile == pack and serial_1 == serial_rows:
         return rows_loop, narrow
-    batch_1_loop = make_loop(_Shape(attrs, gates, pack, 1, split), attrs)
+    batch_1_loop = make_loop(_Shape(attrs, gates, pack, 1, split, serial_1), attrs)
 
     @T.macro
     def by_batch(k):

@@ -19,6 +19,11 @@ Step kernel (schedules/recurrent_cpu.py):
                barrier after each step) or "directions" (a thread runs one direction's whole
                time loop, no barrier). Default: directions when the threads are no more than
                the directions (a bidirectional layer on 2 cores), else tiles.
+  serial       1: all tasks of a step on the calling thread, no parallel region and no barrier
+               at all; 0: shared as `split` says. Default: 1 at batch 1 for one direction whose
+               step is too small to pay for a barrier (`default_serial`, SERIAL_WORK), or with
+               one thread; 0 at other batches (or wherever a split was chosen). Such a layer
+               is packed in whole tiles too (no second task per core: `knobs`).
 Projection GEMM (schedules/recurrent_gemm.py):
   column_tile  output columns per register tile (a multiple of the vector width)
   row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
@@ -26,8 +31,8 @@ Projection GEMM (schedules/recurrent_gemm.py):
 The converter packs weights with tile and column_tile at import (the target is not known yet,
 so they assume 16 float32 lanes and 2 cores) and they reach the kernels as node attributes.
 `convrnn tune` searches `rows_tile` (`rows_tile_choices`: divisors of the packed tile), `rows`
-(`rows_choices`) and, for more than one direction, `split`; none needs repacking: the choice
-reaches the kernel in the node's "knobs" attribute.
+(`rows_choices`) and, for more than one direction, `split` (for one, on more than one thread,
+`serial`); none needs repacking: the choice reaches the kernel in the node's "knobs" attribute.
 """
 from __future__ import annotations
 
@@ -87,6 +92,24 @@ def rows_choices(gates: int, tile: int, lanes: int) -> list[int]:
 SPLITS = ["tiles", "directions"]
 
 
+# A phase of a step (a barrier's worth of work: a step, or one of the two phases of a GRU without
+# linear_before_reset) with fewer multiply-adds than this for one direction at batch 1 (hidden x
+# gates x hidden, over the phases) runs faster on the calling thread alone than shared by two
+# with a barrier after it. Measured at T=200 on 2 cores (ms, one thread / tiles shared; the
+# shared ones moved by up to 2x between runs on a loaded machine, the lone ones hardly):
+# GRU 25 (linear_before_reset) 0.069 / 0.147, GRU 64 0.10 / 0.16-0.40, GRU 128 (two phases)
+# 0.30 / 0.38-0.60, LSTM 32 0.064 / 0.19, LSTM 64 0.142 / 0.133-0.234, RNN 256 0.35 / 0.51;
+# past it sharing wins: LSTM 96 0.35 / 0.32-0.49, GRU 128 (linear_before_reset) 0.31 / 0.29.
+SERIAL_WORK = 32768
+
+
+def default_serial(hidden: int, directions: int, gates: int, threads: int, phases: int = 1) -> bool:
+    """Whether a batch of 1 runs on the calling thread alone: always with one thread; with
+    more, for one direction whose phases are too small to pay for a barrier each (two
+    directions share the threads without barriers: split "directions")."""
+    return threads == 1 or (directions == 1 and hidden * gates * hidden < SERIAL_WORK * phases)
+
+
 def default_split(directions: int, threads: int) -> str:
     """Directions, when each thread can own one: splitting tiles as well buys those threads
     nothing but a barrier per step."""
@@ -96,9 +119,11 @@ def default_split(directions: int, threads: int) -> str:
 
 def knobs(hidden: int, directions: int, gates: int, lanes: int, overrides: Optional[dict] = None) -> dict:
     """The import-time knobs: tile (the packing's block and a batch-1 task), the projection's
-    column_tile and row_tile, and any override (rows_tile, rows, split: otherwise chosen when
-    the kernel is built)."""
-    chosen = {"tile": step_tile(hidden, directions, lanes, vectors=BATCH_1_VECTORS), "column_tile": 2 * lanes,
+    column_tile and row_tile, and any override (rows_tile, rows, split, serial: otherwise chosen
+    when the kernel is built)."""
+    # a layer whose batch of 1 runs on one thread (default_serial) needs no second task per core
+    cores = 1 if default_serial(hidden, directions, gates, threads=2) else 2
+    chosen = {"tile": step_tile(hidden, directions, lanes, cores, vectors=BATCH_1_VECTORS), "column_tile": 2 * lanes,
               "row_tile": 8}
     chosen.update(overrides or {})
     return chosen

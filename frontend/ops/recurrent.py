@@ -60,7 +60,7 @@ def convert_recurrent(ctx):
              "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
              "has_lens": int(ctx.input(4) is not None), "layout": layout}
     # overrides only: else the kernel takes the defaults for its target and threads
-    attrs.update({knob: tuned[knob] for knob in ("rows_tile", "rows", "split") if knob in tuned})
+    attrs.update({knob: tuned[knob] for knob in ("rows_tile", "rows", "split", "serial") if knob in tuned})
     if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
         inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),
                   ctx.make_constant(pack_recurrent(r[:, 2 * hidden:], 1, tile), "R_h_packed")]

@@ -14,8 +14,8 @@ optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; defau
 y_order (layout 0 only: "sdbh", ONNX's [seq, directions, batch, hidden], the default, or "sbdh",
 [seq, batch, directions, hidden], PyTorch's order: passes/fold_sequence_transpose.py) and
 store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1), and the
-step kernel's knobs rows_tile, rows, split (schedules/recurrent_knobs.py) where an import
-override sets them (else a tuner's "knobs" or the target's defaults do).
+step kernel's knobs rows_tile, rows, split, serial (schedules/recurrent_knobs.py) where an
+import override sets them (else a tuner's "knobs" or the target's defaults do).
 """
 from __future__ import annotations
 
@@ -113,7 +113,9 @@ class _Cell(OpDef):
     def knob_space(self, inputs, attrs, outputs, target):
         """The hidden units per task at batch > 1 (divisors of the tile the weights are packed
         for at import) and the batch rows per register block, as many as the accumulator
-        registers allow; with two directions, how the threads share the tasks."""
+        registers allow; with two directions, how the threads share the tasks, with one (and more
+        than one thread) whether they share them at all."""
+        from convrnn.runtime.threads import pool_threads
         from convrnn.schedules.recurrent_knobs import SPLITS, rows_choices, rows_tile_choices
 
         if target.kind != "llvm":
@@ -125,6 +127,8 @@ class _Cell(OpDef):
             space["rows_tile"] = widths
         if attrs["num_directions"] > 1:
             space["split"] = list(SPLITS)
+        elif pool_threads() > 1:  # one direction: its tasks shared by the threads, or all on one
+            space["serial"] = [0, 1]
         return space
 
     def primfunc(self, input_types, attrs, output_types, target):

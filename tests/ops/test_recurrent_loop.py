@@ -130,3 +130,59 @@ def test_default_split_gives_each_thread_a_direction_only_when_threads_are_few()
     assert default_split(directions=2, threads=1) == "directions"
     assert default_split(directions=2, threads=4) == "tiles"
     assert default_split(directions=1, threads=1) == "tiles"
+
+
+def test_a_small_layer_runs_its_batch_of_1_on_one_thread(monkeypatch):
+    """With two threads, a forward GRU 25 (a step of 1,875 multiply-adds: a barrier per step
+    costs more than the step) is packed in one tile of 32 units and runs a batch of 1 with no
+    parallel loop at all; other batches are still shared, with a barrier after each step. A
+    forward LSTM 128, or two directions, keep their shared time loops."""
+    import convrnn.runtime.threads as threads
+    from convrnn.schedules.recurrent_knobs import default_serial, knobs, step_tile
+
+    monkeypatch.setattr(threads, "pool_threads", lambda: 2)
+    assert knobs(25, 1, 3, 16)["tile"] == 32 and step_tile(25, 1, 16, vectors=4) == 16  # (two tasks, shared)
+    assert default_serial(25, 1, 3, threads=2) and not default_serial(128, 1, 4, threads=2)
+    assert not default_serial(25, 2, 3, threads=2) and default_serial(128, 1, 4, threads=1)
+    assert default_serial(128, 1, 3, threads=2, phases=2) and not default_serial(128, 1, 3, threads=2)
+
+    functions, _ = lower_graph(import_onnx(gru_model(hidden=25, direction="forward")), parse_target("cpu"))
+    (script,) = [f.script() for name, f in functions.items() if "gru" in name]
+    batch_1, other_batches = script.split("if batch == 1:")[1].split("else:", 1)
+    assert "T.parallel" not in batch_1 and "barrier" not in batch_1
+    assert other_batches.count("pragma_parallel_barrier_when_finish") == 2  # this GRU has two phases
+
+
+@pytest.mark.parametrize("serial", [0, 1])
+def test_serial_knob_runs_every_batch_alone_or_shared(monkeypatch, tmp_path, serial):
+    """The tuner's `serial` (one direction): 1 runs every batch on the calling thread, 0
+    shares every batch, the batch of 1 included; both compute the same (against onnxruntime)."""
+    import convrnn.frontend.ops.recurrent as converter
+    import convrnn.runtime.threads as threads
+    from convrnn.compiler import compile_model
+    from convrnn.runtime import load
+    from convrnn.schedules import recurrent_knobs
+
+    monkeypatch.setattr(threads, "pool_threads", lambda: 2)
+    monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, {"serial": serial}))
+    model = gru_model(hidden=25, direction="forward")
+    functions, _ = lower_graph(import_onnx(model), parse_target("cpu"))
+    (script,) = [f.script() for name, f in functions.items() if "gru" in name]
+    assert ("T.parallel" in script) == (not serial)
+    compiled = load(compile_model(model, tmp_path / "artifact"))
+    for seq, batch in ((9, 1), (6, 5)):
+        x = support.random_input((seq, batch, 5), seed=seq, low=-1, high=1)
+        for ours, want in zip(compiled.run(X=x), support.run_onnxruntime(model, {"X": x})):
+            np.testing.assert_allclose(ours, want, rtol=1e-4, atol=1e-5)
+
+
+def test_tuner_may_choose_serial_for_one_direction_with_threads_to_share(monkeypatch):
+    import convrnn.runtime.threads as threads
+    from convrnn.schedules.registry import get_op
+
+    graph = import_onnx(gru_model(hidden=25, direction="forward"))
+    (node,) = [n for n in graph.nodes if n.op == "GRU"]
+    types = ([v.type if v is not None else None for v in node.inputs], [v.type for v in node.outputs])
+    for pool, expected in ((2, [0, 1]), (1, None)):
+        monkeypatch.setattr(threads, "pool_threads", lambda: pool)
+        assert get_op("GRU").knob_space(types[0], node.attrs, types[1], parse_target("cpu")).get("serial") == expected

@@ -1,8 +1,9 @@
 """The recurrent kernels with two TVM threads, both ways of sharing a step's tasks
 (schedules/recurrent_cpu.py): every thread walks the time loop, takes its share of each
 step's tasks and waits at a barrier ("tiles"), or each thread runs a direction alone
-("directions"). The rest of the suite runs one thread per process, so these cases run in a
-subprocess with two."""
+("directions"); or not sharing them ("serial": the calling thread runs every task); or the
+defaults (a small layer's batch of 1 alone, other batches shared, in one kernel). The rest of
+the suite runs one thread per process, so these cases run in a subprocess with two."""
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 # (op, hidden, direction, extra attrs, with sequence_lens and initial state)
 CASES = [("LSTM", 40, "bidirectional", {}, True), ("LSTM", 33, "forward", {"input_forget": 1}, False),
          ("GRU", 40, "bidirectional", {"linear_before_reset": 0}, True),
-         ("GRU", 24, "reverse", {"linear_before_reset": 1}, False), ("RNN", 50, "bidirectional", {}, True)]
+         ("GRU", 24, "reverse", {"linear_before_reset": 1}, False), ("RNN", 50, "bidirectional", {}, True),
+         ("GRU", 25, "forward", {"linear_before_reset": 0}, True)]
 
 
 def recurrent_model(op, hidden, direction, attrs, with_state, inputs=6):
@@ -44,11 +46,12 @@ def check_all_cases(split: str):
     import convrnn.frontend.ops.recurrent as converter
     from convrnn.schedules import recurrent_knobs
 
-    converter.knobs = lambda *args: recurrent_knobs.knobs(*args, {"split": split})
+    overrides = {"defaults": {}, "serial": {"serial": 1}}.get(split, {"split": split})
+    converter.knobs = lambda *args: recurrent_knobs.knobs(*args, overrides)
     for op, hidden, direction, attrs, with_state in CASES:
         model = recurrent_model(op, hidden, direction, attrs, with_state)
         d = 2 if direction == "bidirectional" else 1
-        for seq, batch in ((1, 1), (9, 5), (17, 2)):
+        for seq, batch in ((1, 1), (12, 1), (9, 5), (17, 2)):
             feeds = {"X": support.random_input((seq, batch, 6), seed=seq + batch, low=-1, high=1)}
             if with_state:
                 feeds["lens"] = np.random.default_rng(seq).integers(1, seq + 1, batch).astype(np.int32)
@@ -56,7 +59,7 @@ def check_all_cases(split: str):
             support.assert_matches_onnxruntime(model, feeds)
 
 
-@pytest.mark.parametrize("split", ["tiles", "directions"])
+@pytest.mark.parametrize("split", ["tiles", "directions", "serial", "defaults"])
 def test_recurrent_kernels_with_two_threads(split):
     tests = Path(__file__).resolve().parent.parent
     env = {**os.environ, "TVM_NUM_THREADS": "2",
