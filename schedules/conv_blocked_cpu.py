@@ -142,6 +142,10 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     conv = stages["conv"]
     out_blocks, out_height, out_width = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(conv)[1:4]]
     knobs = with_knobs(conv_blocked_knobs(out_blocks, out_height, out_width, attrs, target.vector_lanes), attrs)
+    if knobs["pad"] == "pass" and None in (out_height, out_width) and "pad" not in (attrs.get("knobs") or {}):
+        # A padding pass over a symbolic height or width fuses loops that TVM 0.27 cannot lower
+        # (its iter-map divisibility check fails on a derived height); per task pads as fast.
+        knobs["pad"] = "task"
     cropped = "crop" in stages
     if out_width is None:  # whole tiles of a padded width (the compute's), or untiled
         knobs["ow_tile"] = symbolic_width_tile(attrs) if cropped else 1

@@ -260,3 +260,17 @@ def test_a_lone_conv_with_a_long_reduction_goes_blocked():
     got = ops(model)
     assert got.count("ConvBlocked") == 1 and got.count("FromBlocked") == 1
     support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 32, 10, 7))}, rtol=1e-4, atol=1e-5)
+
+
+def test_padded_blocked_convs_over_a_derived_height_build():
+    # plcmos's front end: an unpadded conv shortens the symbolic height (frames - 2), then padded
+    # convs read it: a padding pass over that height did not lower in TVM
+    b = Builder(1, (8, 8), width=None)
+    b.inputs = [support.tensor_info("x", "float32", ["n", 1, "frames", 20])]
+    x = b.conv("x", 16, pad=0, act="Relu")
+    x = b.conv(x, 32, pad=1, act="Relu")
+    model = b.model(b.conv(x, 32, pad=1))
+    assert ops(model).count("ConvBlocked") == 3
+    for frames in (9, 14):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 1, frames, 20), seed=frames)},
+                                           rtol=1e-4, atol=1e-5)
