@@ -6,11 +6,12 @@ The reduction (input channels, then the window) runs outside the tile; each step
 one input value (one load serves every channel of a block) against one weight vector, and
 stores are whole contiguous vectors. A depthwise conv loads its input as vectors too (a
 channel block of one position), at any stride: the layout makes the channels, not the width,
-contiguous. A symbolic width (every axis of a real model's input may be) is computed in
-whole tiles of `ow_tile` positions (default SYMBOLIC_WIDTH_TILE) into a buffer padded up to
-a multiple of it, then cropped ("crop" stage) with the bias and epilogue: a guarded register
-tile over a symbolic extent does not lower in TVM 0.27, and untiled a row of one position
-held a single accumulator (beats_tcn's 16-channel conv ran at 13% of the FMA peak).
+contiguous. A symbolic width over a symbolic height (every axis of a real model's input may
+be; a static height gives its accumulators among rows) is computed in whole tiles of
+`ow_tile` positions (default SYMBOLIC_WIDTH_TILE) into a buffer padded up to a multiple of
+it, then cropped ("crop" stage) with the bias and epilogue: a guarded register tile over a
+symbolic extent does not lower in TVM 0.27, and untiled a row of one position held a single
+accumulator (beats_tcn's 16-channel conv ran at 13% of the FMA peak).
 
 Knob `pad` places the zero padding: "inline" (a select in each read: a depthwise conv's reads
 are whole vectors, and inline ran 1.2-2x faster than the alternatives on MobileNetV2's
@@ -36,6 +37,12 @@ PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
 
 
+def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
+    """A symbolic output width with no static height to find accumulators among: computed in
+    whole width tiles (a static height keeps untiled width and tiles of rows, no crop pass)."""
+    return isinstance(out_shape[1 + rank], str) and (rank == 1 or isinstance(out_shape[rank], str))
+
+
 def symbolic_width_tile(attrs: dict[str, Any]) -> int:
     """The width tile of a blocked conv whose output width is symbolic (1: no padded compute)."""
     return int((attrs.get("knobs") or {}).get("ow_tile", SYMBOLIC_WIDTH_TILE))
@@ -55,7 +62,7 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
     spatial = spatial_extents(out_shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
     ends, width = list(pads[rank:]), None
     tile = symbolic_width_tile(attrs)
-    if isinstance(out_shape[1 + rank], str) and tile > 1:  # whole tiles over a symbolic width, cropped
+    if _whole_width_tiles(out_shape, rank) and tile > 1:  # whole tiles over a symbolic width, cropped
         width = whole_tiles(spatial, ends, strides[-1], tile)
     padded = pad_input(x, pads[:rank], ends)
     taps = [te.reduce_axis((0, int(k)), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
@@ -127,8 +134,10 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
     if isinstance(out_width, int):
         widths = sorted({w for w in range(1, min(budget, out_width) + 1) if out_width % w == 0}
                         | {row_tile(out_width, budget)})
-    else:  # whole tiles of a padded symbolic width (1: untiled)
+    elif not isinstance(out_height, int):  # whole tiles of a padded symbolic width (1: untiled)
         widths = sorted({1, 4, SYMBOLIC_WIDTH_TILE, min(12, budget)})
+    else:  # a symbolic width over a static height: rows hold the accumulators
+        widths = [1]
     rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0] if isinstance(out_height, int) else [1]
     blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
     return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
