@@ -30,11 +30,13 @@ import numpy as np
 
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.conv_layout import ACTIVATION_BLOCK, channel_blocks, pad_axis, pack_weight, unpack_weight
+from convrnn.schedules.epilogue import FUSABLE_UNARY
 from convrnn.schedules.winograd import CHANNEL_BLOCK
 
 MIN_CHANNELS = ACTIVATION_BLOCK // 2  # fewer, and padding to a block wastes most of the work
 MIN_LONE_REDUCTION = 256  # products per output that make a conv worth blocking on its own
 WINDOW_POOLS = ("MaxPool", "AveragePool")
+ELEMENTWISE_BINARY = ("Add", "Mul")
 GLOBAL_POOLS = ("GlobalMaxPool", "GlobalAveragePool")
 
 
@@ -65,6 +67,41 @@ def _convertible_winograd(node: Node, graph: Graph) -> bool:
 
 def _candidate(node: Node, graph: Graph) -> bool:
     return _convertible_conv(node, graph) or _convertible_winograd(node, graph)
+
+
+def _blockable_elementwise(node: Node, blocked: dict) -> bool:
+    """An activation of a blocked value, or an Add, Mul or elementwise chain of blocked values
+    and per-channel [N, C, 1, 1] ones (a squeeze-and-excitation scale, a bias): the layout
+    holds it as it is."""
+    if node.op in FUSABLE_UNARY:
+        return id(node.inputs[0]) in blocked and node.inputs[0].type.rank == 4
+    if not (node.op in ELEMENTWISE_BINARY and len(node.inputs) == 2 or node.op == "ElementwiseChain") \
+            or len(node.outputs) != 1 or node.outputs[0].type.rank != 4:
+        return False
+    out = node.outputs[0].type.shape
+    if not any(id(v) in blocked for v in node.inputs):
+        return False
+    for value in node.inputs:
+        shape = value.type.shape
+        if value is None or value.type.rank != 4 or shape[1] != out[1] or shape[0] not in (out[0], 1):
+            return False
+        if id(value) not in blocked and tuple(shape[2:]) != (1, 1):
+            return False
+    return True
+
+
+def _stays_in_layout(node: Node, readers: dict, outputs: set) -> bool:
+    """Whether every blocked operand of an elementwise node is read only inside the layout (by
+    convs, pools and such nodes) and is no graph output: then no NCHW copy of it is needed,
+    and doing the node blocked adds no conversion."""
+    layout_ops = ("Conv", "WinogradConv", *WINDOW_POOLS, *GLOBAL_POOLS, *ELEMENTWISE_BINARY, "ElementwiseChain",
+                  *FUSABLE_UNARY)
+    for value in node.inputs:
+        if value is None or value.type.rank != 4 or tuple(value.type.shape[2:]) == (1, 1):
+            continue
+        if id(value) in outputs or any(reader.op not in layout_ops for reader in readers.get(id(value), [])):
+            return False
+    return True
 
 
 def _blockable_pool(node: Node) -> bool:
@@ -210,6 +247,13 @@ class _Rewriter:
         self.nodes.append(Node("FromBlocked", (self.blocked[id(value)],), transpose.outputs, attrs,
                                name=transpose.name))
 
+    def elementwise(self, node: Node) -> None:
+        """Elementwise on the blocked twins (numpy broadcasting holds in NCHW{c}: a per-channel
+        [N, C, 1, 1] operand becomes [N, C/c, 1, 1, c]); padded channels stay finite."""
+        inputs = [self.blocked.get(id(v)) or self.to_blocked(v) for v in node.inputs]
+        out = self.blocked_output(node.outputs[0])
+        self.nodes.append(Node(node.op, tuple(inputs), (out,), dict(node.attrs), name=node.name))
+
     def pool(self, node: Node) -> None:
         source = self.blocked[id(node.inputs[0])]
         out = self.blocked_output(node.outputs[0])
@@ -231,6 +275,8 @@ def blocked_layout(graph: Graph) -> Graph:
             rewriter.unblock_transposed(node)
         elif _blockable_pool(node) and id(node.inputs[0]) in rewriter.blocked:
             rewriter.pool(node)
+        elif _blockable_elementwise(node, rewriter.blocked) and _stays_in_layout(node, readers, outputs):
+            rewriter.elementwise(node)
         else:
             for value in node.inputs:
                 rewriter.unblock(value)

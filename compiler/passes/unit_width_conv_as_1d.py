@@ -19,6 +19,7 @@ def _qualifies(node: Node, graph: Graph) -> bool:
     x, out = node.inputs[0].type, node.outputs[0].type
     pads = node.attrs["pads"]
     return (x.shape[-1] == 1 and out.shape[-1] == 1 and node.attrs["kernel_shape"][1] == 1
+            and node.attrs["kernel_shape"][0] > 1  # a 1 x 1 conv (a squeeze-and-excitation FC) has no time axis
             and pads[1] == 0 and pads[3] == 0 and graph.is_constant(node.inputs[1]))
 
 

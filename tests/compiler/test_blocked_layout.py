@@ -274,3 +274,20 @@ def test_padded_blocked_convs_over_a_derived_height_build():
     for frames in (9, 14):
         support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 1, frames, 20), seed=frames)},
                                            rtol=1e-4, atol=1e-5)
+
+
+def test_a_squeeze_and_excitation_scale_stays_in_the_layout():
+    # MobileNetV3's SE block: x * HardSigmoid(conv(relu(conv(gap(x))))) read by the next conv:
+    # the Mul of the blocked x by the blocked [N, C, 1, 1] scale is done in the layout
+    b = Builder(16, (8, 8))
+    x = b.conv("x", 32, act="Relu")
+    pooled = b.op("GlobalAveragePool", x)
+    squeezed = b.conv(pooled, 16, kernel=1, pad=0, act="Relu")
+    scale = b.op("HardSigmoid", b.conv(squeezed, 32, kernel=1, pad=0))
+    scaled = b.name("scaled")
+    b.nodes.append(helper.make_node("Mul", [x, scale], [scaled]))
+    b.channels[scaled] = 32
+    model = b.model(b.conv(scaled, 16))
+    got = ops(model)
+    assert "Mul" in got and got.count("FromBlocked") == 1 and got[-1] == "FromBlocked"
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 16, 8, 6))}, rtol=1e-4, atol=1e-5)
