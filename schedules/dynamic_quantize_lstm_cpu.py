@@ -60,6 +60,43 @@ def mlas_tanh(v):
     return x * _horner(x * x, _TANH_P) / _horner(x * x, _TANH_Q)
 
 
+
+class StepRules:
+    """What a DynamicQuantizeLSTM step computes alike in the serial and the packed kernel (the
+    TVMScript of both calls these while it is parsed)."""
+
+    def __init__(self, attrs: dict[str, Any]):
+        from convrnn.compiler.tvm_adapter import tirx
+
+        self.tirx = tirx
+        self.reverse, self.has_lens, self.has_p = attrs["reverse"], bool(attrs["has_lens"]), bool(attrs["has_peepholes"])
+        self.clip, self.store_y = attrs["clip"], bool(attrs["store_y"])
+
+    def length(self, SL, b, seq):
+        return SL[b] if self.has_lens else seq
+
+    def time(self, s, n, d):
+        """The step that iteration s of direction d runs (direction 0 runs backwards with attr
+        reverse; direction 1 always does)."""
+        return s + (self.reverse + d) * (n - 1 - 2 * s)
+
+    def pre(self, v, bias):
+        """Pre-activation: the gate plus the fused bias, clipped when the layer has `clip`."""
+        v = v + bias
+        if self.clip is None:
+            return v
+        return self.tirx.min(self.tirx.max(v, self.tirx.const(-self.clip, F32)), self.tirx.const(self.clip, F32))
+
+    def peephole(self, gate, P, d, which, j, c):
+        return gate + c * P[d, which, j] if self.has_p else gate
+
+    def counted(self, SL, s, b, seq):
+        """Whether row b's hidden state enters step s's quantization range."""
+        if not self.store_y:  # without Y onnxruntime reads the carried state of ended rows
+            return self.tirx.const(True, "bool")
+        # step s reads Y of step s - 1: zero for a row that had ended there, at step 0 h0
+        return s <= self.length(SL, b, seq)
+
 def _lanes(extent: int) -> int:
     for lanes in (16, 8, 4, 2):
         if extent % lanes == 0:
@@ -76,34 +113,13 @@ def dynamic_quantize_lstm_primfunc(attrs: dict) -> Any:
     H, D, I = attrs["hidden_size"], attrs["num_directions"], attrs["input_size"]
     G4 = 4 * H
     L = _lanes(H)
-    reverse = attrs["reverse"]  # direction 0 runs backwards (direction 1 always does)
     has_lens, has_h0, has_c0, has_p = (bool(attrs[k]) for k in ("has_lens", "has_initial_h", "has_initial_c",
                                                                   "has_peepholes"))
-    input_forget, clip, store_y = bool(attrs["input_forget"]), attrs["clip"], bool(attrs["store_y"])
+    input_forget, store_y = bool(attrs["input_forget"]), bool(attrs["store_y"])
     w_dtype, r_dtype = attrs["w_dtype"], attrs["r_dtype"]
 
-    def length(SL, b, seq):
-        return SL[b] if has_lens else seq
-
-    def time(s, n, d):
-        return s + (reverse + d) * (n - 1 - 2 * s)
-
-    def pre(v, bias):
-        """Pre-activation: the gate plus the fused bias, clipped when the layer has `clip`."""
-        v = v + bias
-        if clip is None:
-            return v
-        return tirx.min(tirx.max(v, tirx.const(-clip, F32)), tirx.const(clip, F32))
-
-    def peephole(gate, P, d, which, j, c):
-        return gate + c * P[d, which, j] if has_p else gate
-
-    def counted(SL, s, b, seq):
-        """Whether row b's hidden state enters step s's quantization range."""
-        if not store_y:  # without Y onnxruntime reads the carried state of ended rows
-            return tirx.const(True, "bool")
-        # step s reads Y of step s - 1: zero for a row that had ended there, at step 0 h0
-        return s <= length(SL, b, seq)
+    rules = StepRules(attrs)
+    length, time, pre, peephole, counted = rules.length, rules.time, rules.pre, rules.peephole, rules.counted
 
     def initial(S0, has, d, b, j):
         return S0[d, b, j] if has else tirx.const(0.0, F32)

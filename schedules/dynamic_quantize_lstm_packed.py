@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from convrnn.schedules.dynamic_quantize_lstm_cpu import mlas_logistic, mlas_tanh
+from convrnn.schedules.dynamic_quantize_lstm_cpu import StepRules, mlas_logistic, mlas_tanh
 
 F32 = "float32"
 I32 = "int32"
@@ -128,31 +128,12 @@ def packed_primfunc(attrs: dict, vnni: bool, threads: int) -> Any:
     G = 1 if directions_split else _groups(NBT, D, threads)
     TPG = NBT // G                # tiles per task
     TASKS = D * G
-    reverse = attrs["reverse"]
     has_lens, has_h0, has_c0, has_p = (bool(attrs[k]) for k in ("has_lens", "has_initial_h", "has_initial_c",
                                                                   "has_peepholes"))
-    input_forget, clip, store_y = bool(attrs["input_forget"]), attrs["clip"], bool(attrs["store_y"])
+    input_forget, store_y = bool(attrs["input_forget"]), bool(attrs["store_y"])
 
-    def length(SL, b, seq):
-        return SL[b] if has_lens else seq
-
-    def time(s, n, d):
-        return s + (reverse + d) * (n - 1 - 2 * s)
-
-    def pre(v, bias):
-        v = v + bias
-        if clip is None:
-            return v
-        return tirx.min(tirx.max(v, tirx.const(-clip, F32)), tirx.const(clip, F32))
-
-    def peephole(gate, P, d, which, j, c):
-        return gate + c * P[d, which, j] if has_p else gate
-
-    def counted(SL, s, b, seq):
-        """Whether row b's hidden state enters step s's quantization range (as the serial kernel)."""
-        if not store_y:
-            return tirx.const(True, "bool")
-        return s <= length(SL, b, seq)
+    rules = StepRules(attrs)  # as the serial kernel computes them
+    length, time, pre, peephole, counted = rules.length, rules.time, rules.pre, rules.peephole, rules.counted
 
     def initial(S0, has, d, b, j):
         return T.if_then_else(j < H, S0[d, b, T.min(j, H - 1)], T.float32(0)) if has else T.float32(0)
