@@ -44,7 +44,7 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
     if tuning is not None:
         graph = apply_tuning(graph, tuning, target)
         graph = control_flow.optimize_subgraphs(graph, lambda body: apply_tuning(body, tuning, target))
-    if control_flow.holds_control_flow(graph):
+    if control_flow.needs_program(graph):
         return _compile_program(graph, target)
     functions, calls = lower_graph(graph, target)
     kernels = dict(functions)

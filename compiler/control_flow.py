@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 from convrnn.compiler import executor
 from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.bound_dims import binds, bound_dims, holds_binds
 from convrnn.compiler.ir import Graph, Node, TensorType, Value
 from convrnn.compiler.lower import KernelCall, lower_graph
 from convrnn.compiler.memory_plan import MemoryPlan, has_runtime_dim, plan_memory
@@ -36,6 +37,11 @@ def subgraphs(node: Node) -> dict[str, Graph]:
 
 def holds_control_flow(graph: Graph) -> bool:
     return any(subgraphs(node) for node in graph.nodes)
+
+
+def needs_program(graph: Graph) -> bool:
+    """Whether the graph runs as a program: it holds Loops or Ifs, or binds run-time dims."""
+    return holds_control_flow(graph) or holds_binds(graph)
 
 
 # --- optimizing ------------------------------------------------------------------------------
@@ -146,11 +152,13 @@ def capacity_dim(node: Node) -> str:
 
 
 def runtime_dims(block: Block) -> list[str]:
-    """The dims known only while running: each loop's trip count and its stacks' capacity."""
+    """The dims known only while running: each loop's trip count and its stacks' capacity, and
+    the dims nodes bind (compiler/bound_dims.py)."""
     dims = []
     for call in block.calls:
         if call.node.op == "Loop":
             dims += [call.node.attrs["trips"], capacity_dim(call.node)]
+        dims += bound_dims(call.node)
         for child in block.children.get(id(call.node), {}).values():
             dims += runtime_dims(child)
     return dims
@@ -210,14 +218,20 @@ def add_executors(block: Block, kernels: dict[str, Any], path: str = "") -> None
 
 
 def segments(block: Block) -> list[list[KernelCall]]:
-    """The block's calls cut at its Loops and Ifs (each segment may be empty)."""
+    """The block's kernel calls cut at its boundaries (each segment may be empty)."""
     cut: list[list[KernelCall]] = [[]]
     for call in block.calls:
-        if block.children.get(id(call.node)):
-            cut.append([])
-        else:
+        if not block.children.get(id(call.node)):
             cut[-1].append(call)
+        if block.children.get(id(call.node)) or binds(call.node):
+            cut.append([])
     return cut
+
+
+def boundaries(block: Block) -> list[Node]:
+    """Where segments() cuts, in order: at a Loop or an If (a step of its own), and after a node
+    binding run-time dims (the runtime reads them before the next segment)."""
+    return [call.node for call in block.calls if block.children.get(id(call.node)) or binds(call.node)]
 
 
 # --- the plan ----------------------------------------------------------------------------------
@@ -236,6 +250,7 @@ class _PlanWriter:
         self.constants: dict[str, Any] = {}
         self.constant_keys: dict[int, str] = {}  # id(array) -> key: a weight a body shares is stored once
         self.slots: dict[int, list[str]] = {}  # artifact slot -> its tensors
+        self.bound: set[str] = set()  # the run-time dims bind steps written so far set
 
     def write(self) -> dict[str, Any]:
         return self.block(self.root, "")
@@ -262,14 +277,31 @@ class _PlanWriter:
                 self.constants[key] = array
                 self.tensor(block, value, {"constant": key})
         steps: list[dict[str, Any]] = []
-        cut = segments(block)
+        cut, ends = segments(block), boundaries(block)
         for index, segment in enumerate(cut):
             steps.append(self.segment(block, segment, f"{path}_s{index}"))
-            if index + 1 < len(cut):
-                control = [c for c in block.calls if block.children.get(id(c.node))][index]
-                position = block.calls.index(control)
-                steps.append(self.control(block, control.node, f"{path}_{position}"))
+            if index < len(ends):
+                node = ends[index]
+                if binds(node):
+                    steps.append(self.bind(node))
+                else:
+                    position = next(i for i, c in enumerate(block.calls) if c.node is node)
+                    steps.append(self.control(block, node, f"{path}_{position}"))
         return {"steps": [step for step in steps if step is not None]}
+
+    def bind(self, node: Node) -> dict[str, Any]:
+        """The node's bind step: each element of its last output sets a run-time dim, or, where
+        import equated the dim with one known by then (an input's, a constant, one bound
+        before), is checked against it."""
+        sets, requires = [], []
+        for index, dim in enumerate(node.attrs["binds"]):
+            if isinstance(dim, str) and dim in self.dims and dim not in self.bound:
+                self.bound.add(dim)
+                sets.append(dim)
+            else:
+                sets.append(None)
+                requires.append([index, dim])
+        return {"bind": {"node": node.name, "tensor": node.outputs[-1].name, "dims": sets, "require": requires}}
 
     def outputs_of(self, block: Block, node: Node) -> None:
         for value in node.outputs:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
-from typing import Iterator, Optional, Sequence
+from typing import Collection, Iterator, Optional, Sequence
 
 from convrnn.compiler.ir import Dim
 
@@ -365,10 +365,12 @@ def more_concrete(a: Dim, b: Dim) -> Dim:
     return min(a, b)
 
 
-def solve(a: Dim, b: Dim) -> dict[str, Dim]:
-    """Bindings of names that make a == b: a bare name takes the other side; a formula linear
-    in one name with coefficient +-1 is solved for it. ValueError when neither applies."""
-    for name_side, other in ((a, b), (b, a)):
+def solve(a: Dim, b: Dim, prefer: Collection[str] = ()) -> dict[str, Dim]:
+    """Bindings of names that make a == b: a bare name takes the other side (first one of
+    `prefer`); a formula linear in one name with coefficient +-1 is solved for it. ValueError
+    when neither applies."""
+    sides = ((a, b), (b, a)) if a in prefer or b not in prefer else ((b, a), (a, b))
+    for name_side, other in sides:
         if isinstance(name_side, str) and name_side.isidentifier() and name_side not in names_in(other):
             return {name_side: other}
     for side, other in ((a, b), (b, a)):

@@ -37,6 +37,9 @@ class GraphBuilder:
         # squeezed pooled axis; an FPN's upsampled level added to the level above): replaced
         # by the other side from here on, and checked at run time (Graph.dim_checks).
         self.fixed_formulas: dict[str, Dim] = {}
+        # Dims that nodes bind at run time (compiler/bound_dims.py): refinement replaces these
+        # rather than a dim of the inputs, so that the runtime checks what the model requires.
+        self.bound_names: set[str] = set()
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
         array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
@@ -80,6 +83,7 @@ class GraphBuilder:
         outputs = [Value(self.names(hints[i] if i < len(hints) and hints[i] else f"{op.lower()}"), t)
                    for i, t in enumerate(types)]
         self.nodes.append(Node(op, tuple(inputs), tuple(outputs), dict(attrs), name=node_name))
+        self.bound_names.update(d for d in attrs.get("binds", ()) if isinstance(d, str))
         return outputs
 
     def materialize(self, vector: Value, node_name: str) -> Value:
@@ -113,7 +117,7 @@ class GraphBuilder:
             if a == b:
                 continue
             try:
-                new = symbolic_dims.solve(a, b)
+                new = symbolic_dims.solve(a, b, prefer=self.bound_names)
             except ValueError:
                 if isinstance(a, int) and isinstance(b, int):
                     raise
@@ -126,13 +130,13 @@ class GraphBuilder:
         self.refined = bindings
         values = list(self.inputs) + [v for node in self.nodes for v in node.outputs]
         for value in values:
-            value.type = TensorType(self._refine_dims(value.type.shape), value.type.dtype)
+            value.type = TensorType(self.refined_dims(value.type.shape), value.type.dtype)
         for key, vector in self.shape_vectors.items():
-            self.shape_vectors[key] = self._refine_dims(vector)
+            self.shape_vectors[key] = self.refined_dims(vector)
         for node in self.nodes:
             node.attrs = self._refine_attrs(node.attrs)
 
-    def _refine_dims(self, dims) -> list[Dim]:
+    def refined_dims(self, dims) -> list[Dim]:
         refined = [symbolic_dims.substitute(d, self.refined) if isinstance(d, str) else d for d in dims]
         with symbolic_dims.assuming(self.fixed_formulas):
             return [symbolic_dims.apply_known(d) for d in refined]
@@ -145,7 +149,7 @@ class GraphBuilder:
 
     def _refine_attr(self, value: Any) -> Any:
         if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
-            refined = [self._refine_dims([v])[0] if isinstance(v, str) and _is_dim(v) else v for v in value]
+            refined = [self.refined_dims([v])[0] if isinstance(v, str) and _is_dim(v) else v for v in value]
             return type(value)(refined)
         return value
 
@@ -242,6 +246,12 @@ class NodeContext:
 
     def make_constant(self, array: np.ndarray, hint: str = "const") -> Value:
         return self.builder.constant(np.asarray(array), hint=f"{self.name}_{hint}")
+
+    def new_dim(self, label: str) -> str:
+        """A fresh symbolic dim named after this node, for a size known only at run time (a
+        Loop's trip count, a length a kernel computes: compiler/bound_dims.py)."""
+        cleaned = "".join(ch if ch.isalnum() else "_" for ch in self.name)
+        return self.builder.names(f"{cleaned if cleaned[:1].isalpha() else 'node_' + cleaned}_{label}")
 
     def convert_subgraph(self, graph: onnx.GraphProto, body_inputs: Optional[list] = None) -> Any:
         """Inline a subgraph (an If branch) into the current graph; returns its outputs. With

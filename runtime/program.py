@@ -1,7 +1,8 @@
 """Running a model with control flow: plan["program"], written by compiler/control_flow.py.
 
 A block is a list of steps: runs of kernel calls (one executor call each where the artifact
-has executors), Loops and Ifs. A Loop runs from here, one body run (one FFI call) per
+has executors), Loops, Ifs, and binds (run-time dims read from a tensor a kernel has just
+written: compiler/bound_dims.py). A Loop runs from here, one body run (one FFI call) per
 iteration: odd iterations see the body's carried inputs and outputs with their slots swapped
 (two environments, built once per binding), the condition is read from its host tensor after
 each iteration, and scan stacks grow by doubling when the trip count outruns them. An If
@@ -176,6 +177,8 @@ class ProgramState:
                 self.run_calls(step, env)
             elif "loop" in step:
                 self.run_loop(step["loop"], env)
+            elif "bind" in step:
+                self.run_bind(step["bind"], env)
             else:
                 self.run_if(step["if"], env)
 
@@ -255,6 +258,17 @@ class ProgramState:
         self.set_dims({loop["capacity"]: capacity})
         return capacity
 
+    def run_bind(self, bind: dict[str, Any], env: Environment) -> None:
+        """Set the dims a node has just computed, and check those that must equal a size known
+        already (a constant, or a formula of known dims)."""
+        sizes = [int(size) for size in _read_all(env.tensor(bind["tensor"]))]
+        for index, required in bind["require"]:
+            expected = required if isinstance(required, int) else self.concrete([required])[0]
+            if sizes[index] != expected:
+                raise InputError(f"node {bind['node']!r} computed a size of {sizes[index]} where the model "
+                                 f"requires {required} = {expected}")
+        self.set_dims({dim: size for dim, size in zip(bind["dims"], sizes) if dim is not None})
+
     def run_if(self, step: dict[str, Any], env: Environment) -> None:
         branch = step["then"] if bool(_read(env.tensor(step["condition"]))) else step["else"]
         self.run_block(branch, env)
@@ -265,6 +279,11 @@ class ProgramState:
 def _read(tensor: Any) -> Any:
     view = tvm_runtime.host_view(tensor)
     return (view if view is not None else tvm_runtime.download(tensor)).reshape(-1)[0]
+
+
+def _read_all(tensor: Any) -> np.ndarray:
+    view = tvm_runtime.host_view(tensor)
+    return (view if view is not None else tvm_runtime.download(tensor)).reshape(-1)
 
 
 def _write(tensor: Any, value: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import onnx
 
 from convrnn.compiler import symbolic_dims
+from convrnn.compiler.bound_dims import bound_dims
 from convrnn.compiler.ir import Graph, TensorType
 from convrnn.frontend.registry import converter
 
@@ -90,13 +91,13 @@ def convert_loop(ctx):
     inner_lengths = _loop_lengths(graph)
     for index, value in enumerate(graph.outputs[1:]):
         if any(isinstance(d, str) and symbolic_dims.names_in(d) & inner_lengths for d in value.type.shape):
-            raise ctx.unsupported(f"its body's output {index + 1} ({value.type}) has the length of a loop inside "
-                                  "the body, which may change from one iteration to the next")
+            raise ctx.unsupported(f"its body's output {index + 1} ({value.type}) has a length computed in the body "
+                                  "(a loop's trip count, a run-time slice), which may change from one iteration to the next")
     if not varying and not scans:
         return list(initial)  # nothing changes: the loop computes nothing anyone can read
     graph = graph.replace(outputs=[condition, *(carried_out[k] for k in varying), *scan_values])
     names = list(node.output) + [""] * (carried + scans - len(node.output))
-    trips = ctx.builder.names(f"{_identifier(ctx.name)}_trips")
+    trips = ctx.new_dim("trips")
     outputs = ctx.builder.emit(
         "Loop", [ctx.input(0), ctx.input(1), *(initial[k] for k in varying), *imported.captures],
         {"body": graph, "carried": len(varying), "trips": trips},
@@ -106,17 +107,14 @@ def convert_loop(ctx):
 
 
 def _loop_lengths(graph) -> set[str]:
-    """The trip-count dims of the loops inside a graph, at any depth."""
+    """The dims a graph computes as it runs, at any depth: the trip counts of its loops and the
+    dims its nodes bind (compiler/bound_dims.py)."""
     found = set()
     for node in graph.nodes:
+        found.update(bound_dims(node))
         if node.op == "Loop":
             found.add(node.attrs["trips"])
         for value in node.attrs.values():
             if isinstance(value, Graph):
                 found |= _loop_lengths(value)
     return found
-
-
-def _identifier(text: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in text)
-    return cleaned if cleaned[:1].isalpha() else f"loop_{cleaned}"

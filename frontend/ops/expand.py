@@ -1,15 +1,21 @@
 """Expand (two-way broadcast of the input and the target shape) and ConstantOfShape over symbolic dims."""
 import numpy as np
 
+from convrnn.compiler import symbolic_dims
 from convrnn.frontend.registry import converter
 from convrnn.schedules.shapes import broadcast_shapes
 
 
 def _expand(ctx, x, target):
     try:
-        shape = broadcast_shapes(x.type.shape, target)
+        with symbolic_dims.collecting_equalities() as equalities:
+            shape = broadcast_shapes(x.type.shape, target)
     except ValueError as exc:
         raise ctx.error(str(exc)) from None
+    if equalities:  # two symbolic dims ONNX requires equal (a run-time slice's and a range's)
+        ctx.builder.refine(equalities)
+        x = ctx.required_input(0)
+        shape = tuple(ctx.builder.refined_dims(shape))
     if shape == x.type.shape:
         return [x]
     return ctx.emit("Expand", [x], {"shape": list(shape)})

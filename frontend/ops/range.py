@@ -1,27 +1,43 @@
-"""Range whose limit is a symbolic dim (a Shape element, e.g. Range(0, seq, 1) for positions):
-the output's length is a formula of that dim. Constant inputs were folded at import already;
-run-time tensors would give an output whose length no input shape fixes, which is refused."""
+"""Range. With constants and a symbolic limit (a Shape element, e.g. Range(0, seq, 1) for
+positions) the output's length is a formula of that dim; with a run-time start, limit or delta
+(a loop's counter) it is a run-time dim bound by RangeLength (compiler/bound_dims.py)."""
 from convrnn.compiler import symbolic_dims
 from convrnn.compiler.errors import UnsupportedError
 from convrnn.frontend.registry import converter
 
 
-def _scalar(ctx, index, what):
-    try:
-        elements = ctx.shape_vector(index, what)
-    except UnsupportedError:
-        raise ctx.unsupported(f"{what} is a run-time tensor: the output's length must follow from "
-                              f"constants and dims of input shapes") from None
-    if elements is None or len(elements) != 1:
-        raise ctx.error(f"{what} must be a scalar")
-    return elements[0]
+def _known_scalars(ctx):
+    """(start, limit, delta) as ints or dims, or None when one is a run-time tensor."""
+    scalars = []
+    for index, what in enumerate(("start", "limit", "delta")):
+        try:
+            elements = ctx.shape_vector(index, what)
+        except UnsupportedError:
+            return None
+        if elements is None or len(elements) != 1:
+            raise ctx.error(f"{what} must be a scalar")
+        scalars.append(elements[0])
+    return scalars
+
+
+def _run_time_range(ctx):
+    start, limit, delta = (ctx.required_input(i) for i in range(3))
+    for what, value in (("start", start), ("limit", limit), ("delta", delta)):
+        if value.type.shape not in ((), (1,)):
+            raise ctx.error(f"{what} must be a scalar, it is {value.type}")
+        if value.type.dtype != start.type.dtype:
+            raise ctx.error(f"{what} is {value.type.dtype}, start {start.type.dtype}")
+    length = ctx.new_dim("range")
+    ctx.emit("RangeLength", [start, limit, delta], {"binds": [length]}, temp=True)
+    return ctx.emit("DynamicRange", [start, delta], {"shape": [length]})  # a list: refined as dims are
 
 
 @converter("Range", since=11)
 def convert_range(ctx):
-    start, limit, delta = (_scalar(ctx, i, what) for i, what in enumerate(("start", "limit", "delta")))
-    if isinstance(start, str) or isinstance(delta, str):
-        raise ctx.unsupported("a symbolic start or delta (convrnn claims a symbolic limit only)")
+    scalars = _known_scalars(ctx)
+    if scalars is None or isinstance(scalars[0], str) or isinstance(scalars[2], str):
+        return _run_time_range(ctx)
+    start, limit, delta = scalars
     if delta == 0:
         raise ctx.error("delta must not be 0")
     dtype = ctx.type(1).dtype

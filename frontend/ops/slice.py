@@ -14,10 +14,14 @@ A slice is exact when N is at least as long as its bounds reach (the converter a
 the formula has no term for ONNX's shorter, clamped result); on a shorter axis the kernel
 clamps its reads into the axis, so it never reads out of bounds, but the result is then
 not ONNX's. The IR start of a window counted from the end is negative: N + start.
+
+Starts or ends that are run-time tensors (a loop's counter) give output lengths known only
+once they are computed: run-time dims (compiler/bound_dims.py).
 """
 import numpy as np
 
 from convrnn.compiler import symbolic_dims
+from convrnn.compiler.errors import UnsupportedError
 from convrnn.frontend.registry import converter
 
 # Bounds at least this large stand for "past either end" (exporters write INT32/INT64 MAX/MIN).
@@ -104,7 +108,37 @@ def convert_slice_attributes(ctx):
     return _slice(ctx, ctx.attr("starts"), ctx.attr("ends"), ctx.attr("axes"), None)
 
 
+def _run_time_slice(ctx, axes, steps):
+    """A slice whose starts or ends are run-time tensors: SliceBounds clamps them as ONNX does
+    and binds each count to a new run-time dim; DynamicSlice reads from the first indices."""
+    x = ctx.required_input(0)
+    starts, ends = ctx.required_input(1), ctx.required_input(2)
+    count = starts.type.num_elements() if not starts.type.symbols else None
+    axes = list(range(count or 0)) if axes is None else list(axes)
+    steps = [1] * len(axes) if steps is None else list(steps)
+    if any(isinstance(v, str) for v in axes + steps):
+        raise ctx.unsupported("slice axes or steps computed from symbolic dims with run-time starts or ends")
+    if len(steps) != len(axes) or starts.type.shape != (len(axes),) or ends.type.shape != (len(axes),):
+        raise ctx.error(f"starts {starts.type}, ends {ends.type}, axes {axes} and steps {steps} differ in length")
+    if any(not -x.type.rank <= a < x.type.rank for a in axes) or 0 in steps:
+        raise ctx.error(f"invalid axes {axes} or steps {steps} for an input of rank {x.type.rank}")
+    axes = [a % x.type.rank for a in axes]
+    if len(set(axes)) != len(axes):
+        raise ctx.error(f"axes {axes} repeat an axis")
+    dims = [ctx.new_dim(f"slice{axis}") for axis in axes]
+    firsts, _ = ctx.emit("SliceBounds", [x, starts, ends],
+                         {"axes": axes, "steps": [int(s) for s in steps], "binds": dims}, temp=True)
+    sizes = list(x.type.shape)
+    for axis, dim in zip(axes, dims):
+        sizes[axis] = dim
+    return ctx.emit("DynamicSlice", [x, firsts], {"axes": axes, "steps": [int(s) for s in steps], "sizes": sizes})
+
+
 @converter("Slice", since=10)
 def convert_slice_inputs(ctx):
-    return _slice(ctx, ctx.shape_vector(1, "starts"), ctx.shape_vector(2, "ends"),
-                  ctx.shape_vector(3, "axes"), ctx.shape_vector(4, "steps"))
+    axes, steps = ctx.shape_vector(3, "axes"), ctx.shape_vector(4, "steps")
+    try:
+        starts, ends = ctx.shape_vector(1, "starts"), ctx.shape_vector(2, "ends")
+    except UnsupportedError:
+        return _run_time_slice(ctx, axes, steps)
+    return _slice(ctx, starts, ends, axes, steps)

@@ -5,6 +5,7 @@ combine one after another (and the last one wins without a reduction)."""
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.compiler.symbolic_dims import equate
 from convrnn.schedules.ops import _scatter
 from convrnn.schedules.registry import OpDef, register
 
@@ -20,7 +21,10 @@ class ScatterElements(OpDef):
             raise ValueError(f"indices must be int32 or int64, got {indices.dtype}")
         if attrs["reduction"] not in _scatter.REDUCTIONS:
             raise ValueError(f"reduction {attrs['reduction']!r} is not one of {', '.join(_scatter.REDUCTIONS)}")
-        if indices.rank != data.rank or updates.shape != indices.shape:
+        if updates.rank == indices.rank:  # ONNX requires one shape: symbolic dims are equated
+            for a, b in zip(indices.shape, updates.shape):
+                equate(a, b, "indices and updates")
+        if indices.rank != data.rank or updates.rank != indices.rank:
             raise ValueError(f"indices {indices.shape} and updates {updates.shape} must have one shape, "
                              f"of the rank of data {data.shape}")
         if updates.dtype != data.dtype:

@@ -247,7 +247,7 @@ def test_a_scan_whose_rows_have_an_inner_loops_length_is_refused_by_name():
         [helper.make_node("Loop", ["M", "", "v0"], ["v_final", "all_rows"], name="ragged_loop", body=outer)],
         [info("v0", "float32", [2]), info("n", "int64", [])],
         [info("v_final", "float32", [2]), info("all_rows", "float32", [None, None, 2])], [("M", np.array(3, np.int64))])
-    with pytest.raises(UnsupportedError, match="Loop node 'ragged_loop'.*length of a loop inside the body"):
+    with pytest.raises(UnsupportedError, match="Loop node 'ragged_loop'.*length computed in the body"):
         import_onnx(model)
 
 

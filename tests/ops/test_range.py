@@ -1,5 +1,5 @@
 """Range against onnxruntime where its limit is a symbolic dim read from an input's shape (the
-output's length is then a formula of that dim); run-time bounds are refused cleanly."""
+output's length is then a formula of that dim). Run-time bounds: tests/ops/test_run_time_bounds.py."""
 import numpy as np
 import pytest
 from onnx import helper
@@ -40,13 +40,3 @@ def test_range_as_data():
     model = _range_of_batch(0, 2, consumer=True)
     for batch in (1, 5):
         assert_matches_onnxruntime(model, {"x": random_input((batch, 3))})
-
-
-def test_run_time_bounds_are_refused():
-    from convrnn.compiler.errors import UnsupportedError
-
-    node = helper.make_node("Range", ["start", "limit", "delta"], ["r"])
-    model = make_model([node], [tensor_info(n, "int64", []) for n in ("start", "limit", "delta")],
-                       [tensor_info("r", "int64", None)], opset=13)
-    with pytest.raises(UnsupportedError, match="Range node .*start is a run-time tensor"):
-        compile_cached(model)
