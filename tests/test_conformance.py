@@ -34,8 +34,6 @@ BN_TRAINING = Refused("BatchNormalization training_mode=1 (convrnn compiles infe
 ALIGN_CORNERS_LENGTH = FollowsOnnxruntime(
     "align_corners with a scale whose output length is not whole: the case divides by the unrounded "
     "length (4 * 0.6 = 2.4), onnxruntime by the output's (2)")
-RUN_TIME_LENGTH = Refused("Range to a limit computed from a run-time tensor (the window functions' size): "
-                          "the output's length depends on input data")
 QUANTIZED_TYPE = Refused("a quantized element type other than uint8 and int8 (float8/float4, 16-, 4-, 2-bit ints)")
 
 # Every case left out, by name, with why. A stale name fails test_exclusions_name_cases_in_scope.
@@ -106,10 +104,6 @@ EXCLUDED = {
     **dict.fromkeys(["test_onehot_with_bfloat16_values", "test_range_bfloat16_type_positive_delta",
                      "test_einsum_batch_matmul_bfloat16", "test_einsum_sum_bfloat16",
                      "test_einsum_transpose_bfloat16"], UNCLAIMED_DTYPE),
-    **dict.fromkeys([
-        "test_blackmanwindow_expanded", "test_blackmanwindow_symmetric_expanded", "test_hammingwindow_expanded",
-        "test_hammingwindow_symmetric_expanded", "test_hannwindow_expanded", "test_hannwindow_symmetric_expanded",
-    ], RUN_TIME_LENGTH),
     **dict.fromkeys(["test_training_dropout", "test_training_dropout_default", "test_training_dropout_default_mask",
                      "test_training_dropout_mask", "test_training_dropout_zero_ratio",
                      "test_training_dropout_zero_ratio_mask"], TRAINING),
