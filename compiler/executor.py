@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.ir import storage_dtype
 from convrnn.compiler.lower import KernelCall
 
 NAME = "convrnn_run_all"
@@ -43,7 +44,7 @@ def executor_primfunc(calls: list[KernelCall], arguments: list[Any], name: str =
     for i, value in enumerate(arguments):
         shape = ", ".join(dims[d] if isinstance(d, str) else str(d) for d in value.type.shape)
         lines.append(f'    b{i} = T.match_buffer(h{i}, ({shape}{"," if len(value.type.shape) == 1 else ""}), '
-                     f'"{value.type.dtype}")')
+                     f'"{storage_dtype(value.type.dtype)}")')
     for call in calls:
         if call.kernel is not None:
             buffers = ", ".join(f"b{index[v.name]}" for v in (*call.node.inputs, *call.node.outputs) if v is not None)

@@ -12,11 +12,36 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Optional, Union
 
+import ml_dtypes  # noqa: F401  (gives numpy the names of the bit-pattern types below)
 import numpy as np
 
 Dim = Union[int, str]
 
-SUPPORTED_DTYPES = ("float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool")
+# ONNX element types that numpy knows only through ml_dtypes, by the names onnx.helper maps
+# them to (bfloat16, float8 and float4 variants, 4- and 2-bit ints), with the unsigned type
+# their buffers hold: one bit pattern per element, never packed. TVM 0.27 has no type for most
+# of them, packs int4 and float4 two to a byte, and rounds as its legalization passes choose,
+# so kernels convert them with integer bit manipulation (schedules/element_conversions.py).
+BIT_PATTERN_DTYPES = {
+    "bfloat16": "uint16",
+    "float8_e4m3fn": "uint8", "float8_e4m3fnuz": "uint8", "float8_e5m2": "uint8", "float8_e5m2fnuz": "uint8",
+    "float8_e8m0fnu": "uint8", "float4_e2m1fn": "uint8",
+    "int4": "uint8", "uint4": "uint8", "int2": "uint8", "uint2": "uint8",
+}
+
+SUPPORTED_DTYPES = ("float32", "float64", "float16", "int64", "int32", "int16", "uint16", "int8", "uint8", "bool",
+                    *BIT_PATTERN_DTYPES)
+
+
+def is_floating(dtype: str) -> bool:
+    """float16/32/64, bfloat16 and the float8/float4 types (ops on the narrow ones compute in
+    float32: compiler/passes/compute_bit_patterns_in_float32.py)."""
+    return dtype.startswith("float") or dtype == "bfloat16"
+
+
+def storage_dtype(dtype: str) -> str:
+    """The dtype a buffer of `dtype` elements is declared with in kernels."""
+    return BIT_PATTERN_DTYPES.get(dtype, dtype)
 
 
 @dataclass(frozen=True)

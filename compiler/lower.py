@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.errors import UnsupportedError
-from convrnn.compiler.ir import Graph, Node, TensorType
+from convrnn.compiler.ir import Graph, Node, TensorType, storage_dtype
 from convrnn.compiler.target import Target
 from convrnn.schedules.registry import get_op
 
@@ -51,7 +51,9 @@ def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
         # formula and bound from the buffer like any other.
         return [d if isinstance(d, int) else symbols.setdefault(d, tvm_.size_var(d)) for d in tensor_type.shape]
 
-    placeholders = [None if v is None else tvm_.te.placeholder(shape_of(v.type), v.type.dtype, name=f"in{i}")
+    # bit-pattern types (bfloat16, float8, ...) are their storage type in kernels
+    placeholders = [None if v is None else tvm_.te.placeholder(shape_of(v.type), storage_dtype(v.type.dtype),
+                                                                name=f"in{i}")
                     for i, v in enumerate(node.inputs)]
     outputs = opdef.compute(placeholders, node.attrs, [v.type for v in node.outputs])
     if len(outputs) != len(node.outputs):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from convrnn.runtime.element_types import as_storage
 from convrnn.runtime.errors import ArtifactError
 
 FORMAT_NAME = "convrnn-artifact"
@@ -44,7 +45,8 @@ def write_artifact(destination: "str | os.PathLike", plan: dict[str, Any], const
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
     try:
         write_library(str(staging / LIBRARY_FILE))
-        np.savez(staging / WEIGHTS_FILE, **constants)
+        # bfloat16/float8/... weights are stored as their bits (the plan names their type)
+        np.savez(staging / WEIGHTS_FILE, **{key: as_storage(np.asarray(array)) for key, array in constants.items()})
         plan = dict(plan, format=FORMAT_NAME, version=FORMAT_VERSION,
                     files={name: file_digest(staging / name) for name in (LIBRARY_FILE, WEIGHTS_FILE)})
         (staging / PLAN_FILE).write_text(json.dumps(sign_plan(plan), indent=1))

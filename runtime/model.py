@@ -19,6 +19,7 @@ import numpy as np
 from convrnn.runtime import tvm_runtime
 from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
 from convrnn.runtime.dims import formula, is_derived, names_in
+from convrnn.runtime.element_types import as_element_type, as_storage
 from convrnn.runtime.errors import ArtifactError, InputError
 from convrnn.runtime.program import Program, ProgramState
 
@@ -217,7 +218,8 @@ class CompiledModel:
             except Exception as exc:  # a kernel's run-time check failed: say which node's
                 self._run_calls(binding)
                 raise InputError(f"the model rejected its inputs: {_last_line(exc)}") from None
-        return [view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name])
+        return [as_element_type(view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name]),
+                                spec.dtype)
                 for spec, view in zip(self.outputs, binding.output_views)]
 
     def _prepare(self, args: Sequence[Any], kwargs: dict[str, Any]) -> "_Binding":
@@ -234,7 +236,7 @@ class CompiledModel:
             self._bindings.move_to_end(key)
         for spec, view, array in zip(self.inputs, binding.input_views, arrays):
             if view is not None:
-                np.copyto(view, array)
+                np.copyto(view, as_storage(array))  # a bfloat16/float8/... array as its bits
             else:
                 tvm_runtime.copy_into(binding.tensors[spec.name], array)
         return binding

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from convrnn.runtime.element_types import as_storage, storage_dtype
 from convrnn.runtime.errors import DeviceError
 from convrnn.runtime.threads import set_default_threads
 
@@ -33,18 +34,21 @@ def get_function(library: Any, name: str) -> Any:
     return library[name]
 
 
+# Tensors of bit-pattern types (bfloat16, float8, ...: runtime/element_types.py) are made with
+# their storage type, as the kernels declare them; arrays of those types go in as their bits.
+
 def empty(shape: Sequence[int], dtype: str, dev: Any) -> Tensor:
     # TVM allocates with the alignment its kernels assume (numpy memory may not have it).
-    return tvm.runtime.empty(tuple(int(d) for d in shape), dtype, dev)
+    return tvm.runtime.empty(tuple(int(d) for d in shape), storage_dtype(dtype), dev)
 
 
 def view(storage: Tensor, shape: Sequence[int], dtype: str) -> Tensor:
-    return storage._create_view(tuple(int(d) for d in shape), dtype)
+    return storage._create_view(tuple(int(d) for d in shape), storage_dtype(dtype))
 
 
 def upload(array: np.ndarray, dev: Any) -> Tensor:
     tensor = empty(array.shape, str(array.dtype), dev)
-    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
+    tensor.copyfrom(np.require(as_storage(array), requirements="C"))  # keeps 0-d arrays 0-d
     return tensor
 
 
@@ -59,7 +63,7 @@ def host_view(tensor: Tensor) -> "np.ndarray | None":
 
 def copy_into(tensor: Tensor, array: np.ndarray) -> None:
     """Into device memory (host tensors are written through their `host_view`)."""
-    tensor.copyfrom(np.require(array, requirements="C"))  # keeps 0-d arrays 0-d
+    tensor.copyfrom(np.require(as_storage(array), requirements="C"))  # keeps 0-d arrays 0-d
 
 
 def download(tensor: Tensor) -> np.ndarray:

@@ -85,6 +85,21 @@ def assert_matches_onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarr
     return actual
 
 
+def assert_same_elements(got: np.ndarray, want: np.ndarray) -> None:
+    """Same dtype and shape, and the same elements exactly: for floats (numpy's and ml_dtypes'
+    bfloat16, float8, float4), NaN where `want` has NaN and the same bits everywhere else (a
+    negative zero must stay negative); for ints (int4 and int2 too), the same values."""
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if np.dtype(want.dtype).kind in "iub" or str(want.dtype) in ("int4", "uint4", "int2", "uint2"):
+        np.testing.assert_array_equal(got.astype(np.int64), want.astype(np.int64))
+        return
+    got_nan, want_nan = np.isnan(got.astype(np.float32)), np.isnan(want.astype(np.float32))
+    np.testing.assert_array_equal(got_nan, want_nan)
+    width = f"uint{8 * want.dtype.itemsize}"
+    np.testing.assert_array_equal(got.view(width)[~want_nan], want.view(width)[~want_nan])
+
+
 def random_input(shape, dtype="float32", seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     dtype = np.dtype(dtype)

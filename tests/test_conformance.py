@@ -26,7 +26,6 @@ class FollowsOnnxruntime(str):
     disagrees with: such a case is checked against onnxruntime on the case's inputs instead."""
 
 
-UNCLAIMED_DTYPE = "element type convrnn does not claim (bfloat16, float8/float4, 4- and 2-bit ints)"
 TRAINING = Refused("training-mode Dropout (convrnn compiles inference, where Dropout is the identity)")
 NOT_A_TENSOR = "sequence/optional-typed graph input; convrnn models take tensors only"
 THREE_D = Refused("3-d ConvTranspose (convrnn claims 1-d and 2-d)")
@@ -34,76 +33,9 @@ BN_TRAINING = Refused("BatchNormalization training_mode=1 (convrnn compiles infe
 ALIGN_CORNERS_LENGTH = FollowsOnnxruntime(
     "align_corners with a scale whose output length is not whole: the case divides by the unrounded "
     "length (4 * 0.6 = 2.4), onnxruntime by the output's (2)")
-QUANTIZED_TYPE = Refused("a quantized element type other than uint8 and int8 (float8/float4, 16-, 4-, 2-bit ints)")
 
 # Every case left out, by name, with why. A stale name fails test_exclusions_name_cases_in_scope.
 EXCLUDED = {
-    **dict.fromkeys([
-        "test_celu_bfloat16", "test_cast_BFLOAT16_to_FLOAT", "test_cast_FLOAT16_to_FLOAT4E2M1",
-        "test_cast_FLOAT16_to_FLOAT8E4M3FN", "test_cast_FLOAT16_to_FLOAT8E4M3FNUZ",
-        "test_cast_FLOAT16_to_FLOAT8E5M2", "test_cast_FLOAT16_to_FLOAT8E5M2FNUZ",
-        "test_cast_FLOAT16_to_INT2", "test_cast_FLOAT16_to_INT4", "test_cast_FLOAT16_to_UINT2",
-        "test_cast_FLOAT16_to_UINT4", "test_cast_FLOAT4E2M1_to_FLOAT",
-        "test_cast_FLOAT4E2M1_to_FLOAT16", "test_cast_FLOAT8E4M3FNUZ_to_FLOAT",
-        "test_cast_FLOAT8E4M3FNUZ_to_FLOAT16", "test_cast_FLOAT8E4M3FN_to_FLOAT",
-        "test_cast_FLOAT8E4M3FN_to_FLOAT16", "test_cast_FLOAT8E5M2FNUZ_to_FLOAT",
-        "test_cast_FLOAT8E5M2FNUZ_to_FLOAT16", "test_cast_FLOAT8E5M2_to_FLOAT",
-        "test_cast_FLOAT8E5M2_to_FLOAT16", "test_cast_FLOAT_to_BFLOAT16",
-        "test_cast_FLOAT_to_FLOAT4E2M1", "test_cast_FLOAT_to_FLOAT8E4M3FN",
-        "test_cast_FLOAT_to_FLOAT8E4M3FNUZ", "test_cast_FLOAT_to_FLOAT8E5M2",
-        "test_cast_FLOAT_to_FLOAT8E5M2FNUZ", "test_cast_FLOAT_to_INT2", "test_cast_FLOAT_to_INT4",
-        "test_cast_FLOAT_to_UINT2", "test_cast_FLOAT_to_UINT4", "test_cast_INT2_to_FLOAT",
-        "test_cast_INT2_to_FLOAT16", "test_cast_INT2_to_INT8", "test_cast_INT4_to_FLOAT",
-        "test_cast_INT4_to_FLOAT16", "test_cast_INT4_to_INT8", "test_cast_UINT2_to_FLOAT",
-        "test_cast_UINT2_to_FLOAT16", "test_cast_UINT2_to_UINT8", "test_cast_UINT4_to_FLOAT",
-        "test_cast_UINT4_to_FLOAT16", "test_cast_UINT4_to_UINT8",
-        "test_cast_e8m0_FLOAT16_to_FLOAT8E8M0", "test_cast_e8m0_FLOAT8E8M0_to_FLOAT",
-        "test_cast_e8m0_FLOAT8E8M0_to_FLOAT16", "test_cast_e8m0_FLOAT_to_FLOAT8E8M0",
-        "test_cast_no_saturate_FLOAT16_to_FLOAT8E4M3FN",
-        "test_cast_no_saturate_FLOAT16_to_FLOAT8E4M3FNUZ",
-        "test_cast_no_saturate_FLOAT16_to_FLOAT8E5M2",
-        "test_cast_no_saturate_FLOAT16_to_FLOAT8E5M2FNUZ",
-        "test_cast_no_saturate_FLOAT_to_FLOAT8E4M3FN", "test_cast_no_saturate_FLOAT_to_FLOAT8E4M3FNUZ",
-        "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2", "test_cast_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ",
-        "test_castlike_BFLOAT16_to_FLOAT_expanded", "test_castlike_FLOAT16_to_FLOAT4E2M1_expanded",
-        "test_castlike_FLOAT16_to_FLOAT8E4M3FNUZ_expanded",
-        "test_castlike_FLOAT16_to_FLOAT8E4M3FN_expanded",
-        "test_castlike_FLOAT16_to_FLOAT8E5M2FNUZ_expanded",
-        "test_castlike_FLOAT16_to_FLOAT8E5M2_expanded", "test_castlike_FLOAT16_to_INT2_expanded",
-        "test_castlike_FLOAT16_to_INT4_expanded", "test_castlike_FLOAT16_to_UINT2_expanded",
-        "test_castlike_FLOAT16_to_UINT4_expanded", "test_castlike_FLOAT4E2M1_to_FLOAT16_expanded",
-        "test_castlike_FLOAT4E2M1_to_FLOAT_expanded",
-        "test_castlike_FLOAT8E4M3FNUZ_to_FLOAT16_expanded",
-        "test_castlike_FLOAT8E4M3FNUZ_to_FLOAT_expanded",
-        "test_castlike_FLOAT8E4M3FN_to_FLOAT16_expanded",
-        "test_castlike_FLOAT8E4M3FN_to_FLOAT_expanded",
-        "test_castlike_FLOAT8E5M2FNUZ_to_FLOAT16_expanded",
-        "test_castlike_FLOAT8E5M2FNUZ_to_FLOAT_expanded",
-        "test_castlike_FLOAT8E5M2_to_FLOAT16_expanded", "test_castlike_FLOAT8E5M2_to_FLOAT_expanded",
-        "test_castlike_FLOAT_to_BFLOAT16_expanded", "test_castlike_FLOAT_to_FLOAT4E2M1_expanded",
-        "test_castlike_FLOAT_to_FLOAT8E4M3FNUZ_expanded",
-        "test_castlike_FLOAT_to_FLOAT8E4M3FN_expanded",
-        "test_castlike_FLOAT_to_FLOAT8E5M2FNUZ_expanded", "test_castlike_FLOAT_to_FLOAT8E5M2_expanded",
-        "test_castlike_FLOAT_to_INT2_expanded", "test_castlike_FLOAT_to_INT4_expanded",
-        "test_castlike_FLOAT_to_UINT2_expanded", "test_castlike_FLOAT_to_UINT4_expanded",
-        "test_castlike_INT2_to_FLOAT16_expanded", "test_castlike_INT2_to_FLOAT_expanded",
-        "test_castlike_INT2_to_INT8_expanded", "test_castlike_INT4_to_FLOAT16_expanded",
-        "test_castlike_INT4_to_FLOAT_expanded", "test_castlike_INT4_to_INT8_expanded",
-        "test_castlike_UINT2_to_FLOAT16_expanded", "test_castlike_UINT2_to_FLOAT_expanded",
-        "test_castlike_UINT2_to_UINT8_expanded", "test_castlike_UINT4_to_FLOAT16_expanded",
-        "test_castlike_UINT4_to_FLOAT_expanded", "test_castlike_UINT4_to_UINT8_expanded",
-        "test_castlike_no_saturate_FLOAT16_to_FLOAT8E4M3FNUZ_expanded",
-        "test_castlike_no_saturate_FLOAT16_to_FLOAT8E4M3FN_expanded",
-        "test_castlike_no_saturate_FLOAT16_to_FLOAT8E5M2FNUZ_expanded",
-        "test_castlike_no_saturate_FLOAT16_to_FLOAT8E5M2_expanded",
-        "test_castlike_no_saturate_FLOAT_to_FLOAT8E4M3FNUZ_expanded",
-        "test_castlike_no_saturate_FLOAT_to_FLOAT8E4M3FN_expanded",
-        "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ_expanded",
-        "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2_expanded",
-    ], UNCLAIMED_DTYPE),
-    **dict.fromkeys(["test_onehot_with_bfloat16_values", "test_range_bfloat16_type_positive_delta",
-                     "test_einsum_batch_matmul_bfloat16", "test_einsum_sum_bfloat16",
-                     "test_einsum_transpose_bfloat16"], UNCLAIMED_DTYPE),
     **dict.fromkeys(["test_training_dropout", "test_training_dropout_default", "test_training_dropout_default_mask",
                      "test_training_dropout_mask", "test_training_dropout_zero_ratio",
                      "test_training_dropout_zero_ratio_mask"], TRAINING),
@@ -114,15 +46,6 @@ EXCLUDED = {
     **dict.fromkeys(["test_resize_downsample_scales_linear_align_corners",
                      "test_resize_downsample_scales_cubic_align_corners"], ALIGN_CORNERS_LENGTH),
     **dict.fromkeys(["test_batchnorm_epsilon_training_mode", "test_batchnorm_example_training_mode"], BN_TRAINING),
-    **dict.fromkeys([
-        "test_dequantizelinear_e4m3fn", "test_dequantizelinear_e4m3fn_float16",
-        "test_dequantizelinear_e4m3fn_zero_point", "test_dequantizelinear_e5m2", "test_dequantizelinear_float4e2m1", "test_dequantizelinear_int16",
-        "test_dequantizelinear_int2", "test_dequantizelinear_int4", "test_dequantizelinear_uint16",
-        "test_dequantizelinear_uint2", "test_dequantizelinear_uint4", "test_quantizelinear_blocked_symmetric",
-        "test_quantizelinear_e4m3fn", "test_quantizelinear_e5m2", "test_quantizelinear_float4e2m1",
-        "test_quantizelinear_int16", "test_quantizelinear_int2", "test_quantizelinear_int4",
-        "test_quantizelinear_uint16", "test_quantizelinear_uint2", "test_quantizelinear_uint4",
-    ], QUANTIZED_TYPE),
 }
 
 # Cases that fail for a known reason, each a strict xfail: the suite goes red (XPASS) when one

@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from convrnn.compiler.ir import Graph
 from convrnn.compiler.passes.blocked_layout import blocked_layout
 from convrnn.compiler.passes.cancel_transposes import cancel_transposes
+from convrnn.compiler.passes.compute_bit_patterns_in_float32 import compute_bit_patterns_in_float32
 from convrnn.compiler.passes.eliminate_dead_code import eliminate_dead_code
 from convrnn.compiler.passes.fold_batch_norm import fold_batch_norm
 from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
@@ -25,6 +26,7 @@ from convrnn.compiler.passes.zero_initial_states import zero_initial_states
 Pass = Callable[[Graph], Graph]
 
 PIPELINE: list[tuple[str, Pass]] = [
+    ("compute_bit_patterns_in_float32", compute_bit_patterns_in_float32),
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),

@@ -4,29 +4,30 @@ Standard: QuantizeLinear, DequantizeLinear (opsets 10-22: per-tensor, per-axis f
 blocked from 21), DynamicQuantizeLinear, MatMulInteger, ConvInteger. onnxruntime's contrib
 ops (com.microsoft) that its quantizer emits: MatMulIntegerToFloat, DynamicQuantizeMatMul
 (the integer product, then float(acc) * (a_scale * b_scale) + bias, as onnxruntime orders it)
-and DynamicQuantizeLSTM. Only uint8 and int8 quantized tensors are claimed: float8, 4-bit and
-16-bit element types are refused by name.
+and DynamicQuantizeLSTM. (De)QuantizeLinear take 8-, 16-, 4- and 2-bit ints, float8 and float4
+(schedules/ops/quantize_linear.py); the integer products only uint8 and int8.
 """
 import numpy as np
-from onnx import helper
 
+from convrnn.frontend.ops.cast import onnx_dtype_name as _onnx_dtype_name
 from convrnn.frontend.ops.window_attrs import check_rank, spatial_sizes, window_attrs
 from convrnn.frontend.registry import converter
-from convrnn.schedules.ops.quantize_linear import QUANTIZED_DTYPES
+from convrnn.schedules.ops.quantize_linear import FLOAT_QUANTIZED, QUANTIZED_DTYPES
 
 _MS = "com.microsoft"
+EIGHT_BIT = ("uint8", "int8")  # the integer products' operands
 
 
-def _claimed_quantized(ctx, dtype: str, what: str, allowed=tuple(QUANTIZED_DTYPES)) -> None:
+def _claimed_quantized(ctx, dtype: str, what: str, allowed=EIGHT_BIT) -> None:
     if dtype not in allowed:
         raise ctx.unsupported(f"{what} of element type {dtype} (convrnn claims {', '.join(allowed)})")
 
 
-def _onnx_dtype_name(code: int) -> str:
-    try:
-        return str(np.dtype(helper.tensor_dtype_to_np_dtype(code)))
-    except (KeyError, TypeError, ValueError):
-        return f"ONNX type {code}"
+def _check_float_zero_point(ctx, zero_point) -> None:
+    """ONNX requires a float8 zero point to be 0 (the kernels do not read it)."""
+    array = None if zero_point is None else ctx.builder.constant_of(zero_point)
+    if array is not None and np.any(array.astype(np.float32) != 0):
+        raise ctx.error(f"a {zero_point.type.dtype} zero point must be 0")
 
 
 def _is_one_element(value) -> bool:
@@ -64,11 +65,14 @@ def convert_quantize_linear(ctx):
         dtype = _onnx_dtype_name(ctx.attr("output_dtype"))
     else:
         dtype = "uint8"
-    _claimed_quantized(ctx, dtype, "quantization")
+    _claimed_quantized(ctx, dtype, "quantization", QUANTIZED_DTYPES)
     if ctx.attr("precision", 0):  # opset 23+: the division's precision; 0 means the input's
         raise ctx.unsupported(f"precision {_onnx_dtype_name(ctx.attr('precision'))}")
     attrs = _linear_attrs(ctx, x, scale)
     attrs["dtype"] = dtype
+    if dtype in FLOAT_QUANTIZED and dtype != "float4_e2m1fn":
+        _check_float_zero_point(ctx, zero_point)
+        attrs["saturate"] = int(ctx.attr("saturate", 1)) if ctx.opset >= 19 else 1
     return ctx.emit("QuantizeLinear", [x, scale, zero_point], attrs)
 
 
@@ -78,11 +82,14 @@ def convert_dequantize_linear(ctx):
     _claimed_quantized(ctx, x.type.dtype, "dequantization", (*QUANTIZED_DTYPES, "int32"))
     if zero_point is not None:
         _claimed_quantized(ctx, zero_point.type.dtype, "zero point", (*QUANTIZED_DTYPES, "int32"))
+    if x.type.dtype in FLOAT_QUANTIZED and x.type.dtype != "float4_e2m1fn":
+        _check_float_zero_point(ctx, zero_point)
     _check_linear_float(ctx, scale, "scale")
     output_dtype = ctx.attr("output_dtype", 0)  # opset 23+: 0 means the scale's type
     if output_dtype and _onnx_dtype_name(output_dtype) != scale.type.dtype:
         raise ctx.unsupported(f"output_dtype {_onnx_dtype_name(output_dtype)} unlike the scale's {scale.type.dtype}")
-    return ctx.emit("DequantizeLinear", [x, scale, zero_point], _linear_attrs(ctx, x, scale))
+    attrs = dict(_linear_attrs(ctx, x, scale), dtype=x.type.dtype)
+    return ctx.emit("DequantizeLinear", [x, scale, zero_point], attrs)
 
 
 @converter("DynamicQuantizeLinear", since=11)

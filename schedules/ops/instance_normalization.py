@@ -3,7 +3,7 @@ plane normalized by its own mean and variance (two passes, accumulated in float3
 float16), then scaled and shifted per channel."""
 from __future__ import annotations
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler.ir import TensorType, is_floating
 from convrnn.schedules.registry import OpDef, register
 
 
@@ -13,7 +13,7 @@ class InstanceNormalization(OpDef):
 
     def infer(self, inputs, attrs):
         x, scale, bias = inputs
-        if x.rank < 3 or not x.dtype.startswith("float"):
+        if x.rank < 3 or not is_floating(x.dtype):
             raise ValueError(f"InstanceNormalization needs a float [N, C, spatial...] input, got {x}")
         for what, t in (("scale", scale), ("B", bias)):
             if t.shape != (x.shape[1],) or t.dtype != x.dtype:

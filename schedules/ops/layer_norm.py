@@ -3,7 +3,7 @@ Y (X's dtype), Mean and InvStdDev (attr "stash_dtype", with 1s for the normalize
 statistics accumulate in float32 (float64 for float64), two passes: mean, then variance."""
 from __future__ import annotations
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler.ir import TensorType, is_floating
 from convrnn.schedules.ops._broadcast import broadcast_index
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.shapes import broadcast_shapes
@@ -16,7 +16,7 @@ class LayerNormalization(OpDef):
     def infer(self, inputs, attrs):
         x, scale, bias = (list(inputs) + [None])[:3]
         axis = attrs["axis"]
-        if not str(x.dtype).startswith("float"):
+        if not is_floating(str(x.dtype)):
             raise ValueError(f"X must be floating point, got {x.dtype}")
         if not 0 <= axis < x.rank:
             raise ValueError(f"axis {axis} is out of range for rank {x.rank}")

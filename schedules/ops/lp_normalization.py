@@ -2,7 +2,7 @@
 0 where the norm is 0 (as onnxruntime and the reference give)."""
 from __future__ import annotations
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler.ir import TensorType, is_floating
 from convrnn.schedules.registry import OpDef, register
 
 
@@ -12,7 +12,7 @@ class LpNormalization(OpDef):
 
     def infer(self, inputs, attrs):
         (x,) = inputs
-        if not 0 <= attrs["axis"] < x.rank or attrs["p"] not in (1, 2) or not x.dtype.startswith("float"):
+        if not 0 <= attrs["axis"] < x.rank or attrs["p"] not in (1, 2) or not is_floating(x.dtype):
             raise ValueError(f"LpNormalization with axis {attrs['axis']}, p {attrs['p']} of {x}")
         return [TensorType(x.shape, x.dtype)]
 

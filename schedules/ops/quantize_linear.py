@@ -1,4 +1,5 @@
-"""QuantizeLinear and DequantizeLinear: linear (de)quantization between float and 8-bit ints.
+"""QuantizeLinear and DequantizeLinear: linear (de)quantization between float and a quantized
+type: 8-, 16-, 4- and 2-bit ints, float8 (E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) and float4 E2M1.
 
 Inputs x, scale, zero_point (None: 0). Attrs:
   axis        None for per-tensor parameters (one element each), else the axis of x that the
@@ -6,17 +7,35 @@ Inputs x, scale, zero_point (None: 0). Attrs:
               with block_size > 0, blocked (parameters of x's rank whose `axis` dim is
               ceil(x.shape[axis] / block_size) and whose other dims are x's);
   block_size  0, or the elements of x's `axis` that share one parameter;
-  dtype       QuantizeLinear only: the output dtype, "uint8" or "int8".
-Quantize: saturate(round_half_to_even(x / scale) + zero_point), in float32 (x / scale is
-exactly rounded, as onnxruntime's MlasQuantizeLinear divides). Dequantize:
-float32(int32(x) - int32(zero_point)) * scale, in the scale's dtype.
+  dtype       the quantized type: QuantizeLinear's output, DequantizeLinear's x (its kernel sees
+              a bit-pattern type only as its storage bits, so the node names it);
+  saturate    QuantizeLinear to float8: clamp an overflow to the largest finite value (1) or
+              give NaN/Inf (0), as Cast does.
+Quantize, in float32 (x / scale is exactly rounded, as onnxruntime's MlasQuantizeLinear
+divides): to an int, saturate(round_half_to_even(x / scale) + zero_point); to float8, x / scale
+rounded as Cast rounds (the zero point must be 0, as ONNX requires, and is not read); to float4,
+x / scale + zero_point, rounded so. Dequantize: float32(int32(x) - int32(zero_point)) * scale
+for ints, float32(x) * scale for float8 and float4 (whose zero point ONNX's reference ignores),
+in the scale's dtype. Conversions of the bit-pattern types: schedules/element_conversions.py.
 """
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
+from convrnn.schedules.element_conversions import (MINI_FLOATS, NARROW_INTS, from_float32, int_to_narrow_int,
+                                                   narrow_int_range, narrow_int_value, to_float32)
 from convrnn.schedules.registry import OpDef, register
 
-QUANTIZED_DTYPES = {"uint8": (0, 255), "int8": (-128, 127)}
+# (low, high) of each integer type QuantizeLinear saturates to
+INTEGER_RANGES = {"uint8": (0, 255), "int8": (-128, 127), "uint16": (0, 65535), "int16": (-32768, 32767),
+                  **{dtype: narrow_int_range(dtype) for dtype in NARROW_INTS}}
+FLOAT_QUANTIZED = tuple(MINI_FLOATS)  # the float8 types and float4 E2M1
+QUANTIZED_DTYPES = (*INTEGER_RANGES, *FLOAT_QUANTIZED)
+FLOAT4 = "float4_e2m1fn"
+LINEAR_FLOATS = ("float32", "float16")  # the unquantized side: x of Quantize, the scales
+
+
+def _as_int32(element, dtype: str):
+    return narrow_int_value(element, dtype) if dtype in NARROW_INTS else element.astype("int32")
 
 
 def check_parameter(x: TensorType, param: TensorType, axis, block_size: int, what: str) -> None:
@@ -74,8 +93,8 @@ class QuantizeLinear(_Linear):
             raise ValueError(f"cannot quantize to {dtype}")
         if zero_point is not None and zero_point.dtype != dtype:
             raise ValueError(f"zero point dtype {zero_point.dtype} is not the output's {dtype}")
-        if not x.dtype.startswith("float") or not scale.dtype.startswith("float"):
-            raise ValueError(f"x ({x.dtype}) and scale ({scale.dtype}) must be float")
+        if x.dtype not in LINEAR_FLOATS or scale.dtype not in LINEAR_FLOATS:
+            raise ValueError(f"x ({x.dtype}) and scale ({scale.dtype}) must be {' or '.join(LINEAR_FLOATS)}")
         return [TensorType(x.shape, dtype)]
 
     def compute(self, inputs, attrs, outputs):
@@ -83,15 +102,26 @@ class QuantizeLinear(_Linear):
 
         x, scale, zero_point = (list(inputs) + [None])[:3]
         axis, block_size, dtype = attrs["axis"], attrs["block_size"], attrs["dtype"]
-        low, high = (tirx.const(v, "float32") for v in QUANTIZED_DTYPES[dtype])
 
-        def element(*index):
-            ratio = x[index].astype("float32") / parameter_at(scale, index, axis, block_size).astype("float32")
-            value = tirx.nearbyint(ratio)  # half to even under the default rounding mode
+        def ratio_at(index):
+            return x[index].astype("float32") / parameter_at(scale, index, axis, block_size).astype("float32")
+
+        def to_integer(*index):
+            low, high = (tirx.const(v, "float32") for v in INTEGER_RANGES[dtype])
+            value = tirx.nearbyint(ratio_at(index))  # half to even under the default rounding mode
             if zero_point is not None:
-                value = value + parameter_at(zero_point, index, axis, block_size).astype("float32")
-            return tirx.min(tirx.max(value, low), high).astype(dtype)
+                zero = _as_int32(parameter_at(zero_point, index, axis, block_size), dtype)
+                value = value + zero.astype("float32")
+            clamped = tirx.min(tirx.max(value, low), high)
+            return int_to_narrow_int(clamped.astype("int32"), dtype) if dtype in NARROW_INTS else clamped.astype(dtype)
 
+        def to_float(*index):
+            value = ratio_at(index)
+            if dtype == FLOAT4 and zero_point is not None:
+                value = value + to_float32(parameter_at(zero_point, index, axis, block_size), dtype)
+            return from_float32(value, dtype, saturate=bool(attrs.get("saturate", 1)))
+
+        element = to_integer if dtype in INTEGER_RANGES else to_float
         return [te.compute(x.shape, element, name="quantize")]
 
 
@@ -103,10 +133,12 @@ class DequantizeLinear(_Linear):
         x, scale, zero_point = self.check(inputs, attrs)
         if x.dtype not in (*QUANTIZED_DTYPES, "int32"):
             raise ValueError(f"cannot dequantize {x.dtype}")
+        if attrs.get("dtype", x.dtype) != x.dtype:
+            raise ValueError(f"attr dtype {attrs['dtype']} is not x's {x.dtype}")
         if zero_point is not None and zero_point.dtype != x.dtype:
             raise ValueError(f"zero point dtype {zero_point.dtype} is not x's {x.dtype}")
-        if not scale.dtype.startswith("float"):
-            raise ValueError(f"scale must be float, got {scale.dtype}")
+        if scale.dtype not in LINEAR_FLOATS:
+            raise ValueError(f"scale must be {' or '.join(LINEAR_FLOATS)}, got {scale.dtype}")
         return [TensorType(x.shape, scale.dtype)]
 
     def compute(self, inputs, attrs, outputs):
@@ -114,13 +146,18 @@ class DequantizeLinear(_Linear):
 
         x, scale, zero_point = (list(inputs) + [None])[:3]
         axis, block_size = attrs["axis"], attrs["block_size"]
+        quantized = attrs.get("dtype", str(x.dtype))
         dtype = outputs[0].dtype
 
         def element(*index):
-            shifted = x[index].astype("int32")
-            if zero_point is not None:
-                shifted = shifted - parameter_at(zero_point, index, axis, block_size).astype("int32")
-            value = shifted.astype("float32") * parameter_at(scale, index, axis, block_size).astype("float32")
+            if quantized in FLOAT_QUANTIZED:
+                value = to_float32(x[index], quantized)
+            else:
+                shifted = _as_int32(x[index], quantized)
+                if zero_point is not None:
+                    shifted = shifted - _as_int32(parameter_at(zero_point, index, axis, block_size), quantized)
+                value = shifted.astype("float32")
+            value = value * parameter_at(scale, index, axis, block_size).astype("float32")
             return value if dtype == "float32" else value.astype(dtype)
 
         return [te.compute(x.shape, element, name="dequantize")]

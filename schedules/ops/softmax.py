@@ -5,7 +5,7 @@ input coerced to 2-D): both are one list of axes here.
 """
 from __future__ import annotations
 
-from convrnn.compiler.ir import TensorType
+from convrnn.compiler.ir import TensorType, is_floating
 from convrnn.schedules.ops import _fastmath as fast
 from convrnn.schedules.registry import OpDef, register
 
@@ -15,7 +15,7 @@ class _Softmax(OpDef):
 
     def infer(self, inputs, attrs):
         (x,) = inputs
-        if not x.dtype.startswith("float") or not all(0 <= a < x.rank for a in attrs["axes"]):
+        if not is_floating(x.dtype) or not all(0 <= a < x.rank for a in attrs["axes"]):
             raise ValueError(f"{self.name} over axes {attrs['axes']} of {x}")
         return [TensorType(x.shape, x.dtype)]
 

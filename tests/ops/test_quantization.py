@@ -234,7 +234,7 @@ def test_conv_integer_per_channel_weight_zero_point_1d():
 
 # --- refused element types ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("elem_type", [TensorProto.FLOAT8E4M3FN, TensorProto.INT4, TensorProto.UINT16])
+@pytest.mark.parametrize("elem_type", [TensorProto.FLOAT6E2M3, TensorProto.UINT32])
 def test_unclaimed_quantized_types_are_refused(elem_type, tmp_path):
     from convrnn.compiler import compile_model
 
@@ -245,6 +245,16 @@ def test_unclaimed_quantized_types_are_refused(elem_type, tmp_path):
                               [helper.make_tensor("scale", TensorProto.FLOAT, [], [1.0]), zero])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=support.IR_VERSION)
     with pytest.raises(UnsupportedError, match="QuantizeLinear node .* element type"):
+        compile_model(model, tmp_path / "out")
+
+
+def test_integer_products_still_take_only_8_bit_operands(tmp_path):
+    from convrnn.compiler import compile_model
+
+    node = helper.make_node("MatMulInteger", ["a", "b"], ["y"])
+    model = _model([node], [support.tensor_info("a", "int16", [2, 3]), support.tensor_info("b", "int16", [3, 2])],
+                   [support.tensor_info("y", "int32", None)], opset=10)
+    with pytest.raises(UnsupportedError, match="MatMulInteger node .* element type int16"):
         compile_model(model, tmp_path / "out")
 
 
