@@ -136,6 +136,8 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
             # reads, in the same task, rather than the whole input in a parallel pass of its own.
             sch.compute_at(stages["pad"], tiles)
             pad_placed = True
+    if "overhang" in stages:  # clamped reads past a symbolic width's end (conv_compute.pad_input)
+        sch.compute_inline(stages["overhang"])
     for name in ("pad", "pack", "crop"):
         if name in stages and not (name == "pad" and pad_placed):
             schedule_rows(sch, stages[name])

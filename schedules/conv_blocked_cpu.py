@@ -29,18 +29,23 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
 from convrnn.schedules.generic import parallelize_and_vectorize
-from convrnn.schedules.tiling import (accumulators, blocks_by_name, largest_divisor, row_tile, schedule_rows,
+from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, largest_divisor, row_tile, schedule_rows,
                                       tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
+MIN_ROW_TILE = 4  # rows per tile worth keeping the width untiled for (a symbolic width)
 
 
 def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
-    """A symbolic output width with no static height to find accumulators among: computed in
-    whole width tiles (a static height keeps untiled width and tiles of rows, no crop pass)."""
-    return isinstance(out_shape[1 + rank], str) and (rank == 1 or isinstance(out_shape[rank], str))
+    """A symbolic output width with no static height to find accumulators among (symbolic, or
+    with no divisor of at least MIN_ROW_TILE rows that fits the registers, as 122 = 2 x 61):
+    computed in whole width tiles (otherwise untiled width and tiles of rows, no crop pass)."""
+    if not isinstance(out_shape[1 + rank], str):
+        return False
+    height = out_shape[rank]
+    return rank == 1 or isinstance(height, str) or largest_divisor(height, ACCUMULATORS) < MIN_ROW_TILE
 
 
 def symbolic_width_tile(attrs: dict[str, Any]) -> int:
@@ -60,11 +65,11 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
     strides, dilations, pads = attrs["strides"], attrs["dilations"], attrs["pads"]
     block, in_block = attrs["block"], attrs["in_block"]
     spatial = spatial_extents(out_shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
-    ends, width = list(pads[rank:]), None
+    width, overhang = None, 0
     tile = symbolic_width_tile(attrs)
     if _whole_width_tiles(out_shape, rank) and tile > 1:  # whole tiles over a symbolic width, cropped
-        width = whole_tiles(spatial, ends, strides[-1], tile)
-    padded = pad_input(x, pads[:rank], ends)
+        width, overhang = whole_tiles(spatial, strides[-1], tile)
+    padded = pad_input(x, pads[:rank], pads[rank:], overhang=overhang)
     taps = [te.reduce_axis((0, int(k)), name=f"rk{i}") for i, k in enumerate(attrs["kernel_shape"])]
 
     def window(pos):
@@ -134,12 +139,12 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
     if isinstance(out_width, int):
         widths = sorted({w for w in range(1, min(budget, out_width) + 1) if out_width % w == 0}
                         | {row_tile(out_width, budget)})
-    elif not isinstance(out_height, int):  # whole tiles of a padded symbolic width (1: untiled)
+    elif _whole_width_tiles(out_shape, 2):  # whole tiles of a padded symbolic width (1: untiled)
         widths = sorted({1, 4, SYMBOLIC_WIDTH_TILE, min(12, budget)})
     else:  # a symbolic width over a static height: rows hold the accumulators
         widths = [1]
     rows = [r for r in range(1, min(budget, out_height) + 1) if out_height % r == 0] if isinstance(out_height, int) else [1]
-    blocks = [1] if attrs["group"] > 1 else [b for b in (1, 2, MAX_OC_BLOCKS) if out_blocks % b == 0]
+    blocks = [1] if attrs["group"] > 1 else [b for b in range(1, MAX_OC_BLOCKS + 1) if out_blocks % b == 0]
     return {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
             "pad": list(PAD_PLACES)}
 
@@ -158,7 +163,15 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     cropped = "crop" in stages
     if out_width is None:  # whole tiles of a padded width (the compute's), or untiled
         knobs["ow_tile"] = symbolic_width_tile(attrs) if cropped else 1
-        if cropped and knobs["oc_blocks"] * knobs["ow_tile"] > _accumulator_budget(attrs["block"], target.vector_lanes):
+        budget = _accumulator_budget(attrs["block"], target.vector_lanes)
+        tuned = attrs.get("knobs") or {}
+        if cropped and "oh_tile" not in tuned:
+            knobs["oh_tile"] = 1  # the width tile's positions are the accumulators
+        if cropped and "oc_blocks" not in tuned and attrs["group"] == 1:
+            # as many channel blocks as the registers hold beside the row of positions: each
+            # broadcast input serves them all (3 of a 48-channel conv's 3 blocks)
+            knobs["oc_blocks"] = largest_divisor(out_blocks, min(MAX_OC_BLOCKS, budget // knobs["ow_tile"]))
+        elif cropped and knobs["oc_blocks"] * knobs["ow_tile"] > budget:
             knobs["oc_blocks"] = 1
     write_back = None if cropped else inline_epilogue(sch, stages, "bias")
     factors = [None, knobs["oc_blocks"], knobs["oh_tile"], knobs["ow_tile"], attrs["block"]]
@@ -171,6 +184,8 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
         else:
             sch.compute_inline(stages["crop"])
         parallelize_and_vectorize(sch, last, target.vector_lanes)
+    if "overhang" in stages:
+        sch.compute_inline(stages["overhang"])
     if "pad" in stages:
         if knobs["pad"] == "inline":
             sch.compute_inline(stages["pad"])

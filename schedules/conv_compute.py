@@ -21,15 +21,15 @@ def static_or_expr(dim: Any) -> Any:
     return value if isinstance(value, int) else dim
 
 
-def whole_tiles(spatial: list, ends: list, stride: int, tile: int) -> Any:
+def whole_tiles(spatial: list, stride: int, tile: int) -> tuple[Any, Any]:
     """For a window op over a symbolic last axis, computed in whole tiles of `tile` positions
     (TVM 0.27 cannot lower a guarded register tile over a symbolic extent): widen the output's
-    last extent in `spatial` up to a multiple of the tile and the input's end pad in `ends` to
-    match (in place); returns the real width, for `crop_width`."""
+    last extent in `spatial` up to a multiple of the tile (in place); returns the real width
+    (for `crop_width`) and the input positions the widened tiles read past the end (for
+    pad_input's `overhang`)."""
     width = spatial[-1]
     spatial[-1] = (width + tile - 1) // tile * tile
-    ends[-1] += (tile - 1) * stride
-    return width
+    return width, (tile - 1) * stride
 
 
 def crop_width(out: Any, width: Any) -> Any:
@@ -40,16 +40,26 @@ def crop_width(out: Any, width: Any) -> Any:
 
 
 def pad_input(x: Any, begins: Sequence[int], ends: Sequence[int], interior: Sequence[int] = (),
-              fill: Any = None) -> Any:
+              fill: Any = None, overhang: Any = 0) -> Any:
     """Pad the spatial axes (2 .. 2 + len(begins); axes after them, such as the channel block
     of a blocked layout, are kept) with `fill` (default zero; negative pads crop); `interior`
-    inserts stride-1 fill values between elements (ConvTranspose)."""
+    inserts stride-1 fill values between elements (ConvTranspose). `overhang` more positions
+    past the last axis's end are read by whole tiles whose outputs there are cropped: with no
+    padding they are the "overhang" stage, clamped reads of the last column and no select, for
+    the schedule to inline."""
     from convrnn.compiler.tvm_adapter import te, tirx
 
     rank = len(begins)
     steps = list(interior) or [1] * rank
     if not any(begins) and not any(ends) and all(s == 1 for s in steps):
-        return x
+        if not overhang:
+            return x
+        last = 1 + rank
+        shape = list(x.shape)
+        shape[last] = shape[last] + overhang
+        return te.compute(shape, lambda *i: x[(*i[:last], tirx.min(i[last], x.shape[last] - 1), *i[last + 1:])],
+                          name="overhang")
+    ends = [*ends[:-1], ends[-1] + overhang]
     spatial = [static_or_expr(d) for d in x.shape[2:2 + rank]]
     shape = (list(x.shape[:2]) + [b + (d - 1) * s + 1 + e for b, d, s, e in zip(begins, spatial, steps, ends)]
              + list(x.shape[2 + rank:]))

@@ -12,7 +12,10 @@ Which nodes go blocked:
     least MIN_LONE_REDUCTION products per output (a small conv on its own would mostly add a
     conversion);
   - a pool (MaxPool, AveragePool 2-d; GlobalMaxPool, GlobalAveragePool of rank 4) whose
-    input is blocked.
+    input is blocked;
+  - an activation, Add, Mul or elementwise chain, a Resize over the spatial axes, or a Concat
+    (along channels: ConcatBlocked) of blocked values, where no reader outside the layout
+    needs its blocked operands in NCHW (an FPN's upsample-and-concatenate stays blocked).
 A blocked conv reads an NCHW input as it is (its reduction broadcasts one input value at a
 time either way); a depthwise conv's input, or an epilogue operand, from outside the layout
 goes through a ToBlocked. A reader outside the layout, or a graph output, gets a FromBlocked
@@ -31,6 +34,7 @@ import numpy as np
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.conv_layout import ACTIVATION_BLOCK, channel_blocks, pad_axis, pack_weight, unpack_weight
 from convrnn.schedules.epilogue import FUSABLE_UNARY
+from convrnn.schedules.ops.resize import uses_filters
 from convrnn.schedules.winograd import CHANNEL_BLOCK
 
 MIN_CHANNELS = ACTIVATION_BLOCK // 2  # fewer, and padding to a block wastes most of the work
@@ -95,13 +99,30 @@ def _stays_in_layout(node: Node, readers: dict, outputs: set) -> bool:
     convs, pools and such nodes) and is no graph output: then no NCHW copy of it is needed,
     and doing the node blocked adds no conversion."""
     layout_ops = ("Conv", "WinogradConv", *WINDOW_POOLS, *GLOBAL_POOLS, *ELEMENTWISE_BINARY, "ElementwiseChain",
-                  *FUSABLE_UNARY)
+                  *FUSABLE_UNARY, "Resize", "Concat")
     for value in node.inputs:
         if value is None or value.type.rank != 4 or tuple(value.type.shape[2:]) == (1, 1):
             continue
         if id(value) in outputs or any(reader.op not in layout_ops for reader in readers.get(id(value), [])):
             return False
     return True
+
+
+def _blockable_resize(node: Node, blocked: dict) -> bool:
+    """A Resize of a blocked value over its spatial axes only (an FPN's upsampling): the layout
+    keeps the spatial axes where they were, so the same interpolation reads the blocks."""
+    if node.op != "Resize" or id(node.inputs[0]) not in blocked or node.inputs[0].type.rank != 4:
+        return False
+    shape, attrs = node.inputs[0].type.shape, node.attrs
+    return (tuple(attrs["sizes"][:2]) == tuple(shape[:2]) and list(attrs["scales"][:2]) == [1.0, 1.0]
+            and not uses_filters(attrs) and attrs.get("roi") is None)
+
+
+def _blockable_concat(node: Node, blocked: dict) -> bool:
+    """A Concat of blocked values along the channels (ConcatBlocked) or a spatial axis."""
+    if node.op != "Concat" or node.outputs[0].type.rank != 4 or node.attrs["axis"] not in (1, 2, 3):
+        return False
+    return all(id(v) in blocked and _static(v.type.shape[1]) for v in node.inputs)
 
 
 def _blockable_pool(node: Node) -> bool:
@@ -112,8 +133,9 @@ def _blockable_pool(node: Node) -> bool:
 
 def _convs_to_convert(graph: Graph) -> set[int]:
     """ids of the Convs that go blocked: candidates joined to another blocked op, a candidate
-    conv or a pool, by a value one writes and the other reads (alone, a conv would only add a
-    conversion). Pools fed by a candidate (or by such a pool) join too."""
+    conv or a pool, by a value one writes and the other reads, directly or through ops the
+    layout holds (alone, a conv would only add a conversion). Pools fed by a candidate (or by
+    such a pool) join too."""
     readers = graph.consumers()
     candidates = {id(node) for node in graph.nodes if _candidate(node, graph)}
     parent: dict[int, int] = {}
@@ -130,7 +152,8 @@ def _convs_to_convert(graph: Graph) -> set[int]:
         if id(node) not in fed:
             continue
         for reader in readers.get(id(node.outputs[0]), []):
-            if id(reader) in candidates or _blockable_pool(reader) and reader.inputs[0] is node.outputs[0]:
+            if (id(reader) in candidates or _blockable_pool(reader) and reader.inputs[0] is node.outputs[0]
+                    or _passes_layout_through(reader)):
                 fed.add(id(reader))
                 parent[root(id(reader))] = root(id(node))
     sizes: dict[int, int] = {}
@@ -138,6 +161,14 @@ def _convs_to_convert(graph: Graph) -> set[int]:
         sizes[root(key)] = sizes.get(root(key), 0) + 1
     by_id = {id(node): node for node in graph.nodes}
     return {key for key in candidates if sizes[root(key)] > 1 or _worth_alone(by_id[key])}
+
+
+def _passes_layout_through(node: Node) -> bool:
+    """An op the layout may hold between two convs (an FPN's Resize and Concat, an activation,
+    a residual Add): convs it joins go blocked together."""
+    if len(node.outputs) != 1 or node.outputs[0].type.rank != 4:
+        return False
+    return node.op in ("Resize", "Concat", *FUSABLE_UNARY, *ELEMENTWISE_BINARY, "ElementwiseChain")
 
 
 def _worth_alone(node: Node) -> bool:
@@ -254,6 +285,23 @@ class _Rewriter:
         out = self.blocked_output(node.outputs[0])
         self.nodes.append(Node(node.op, tuple(inputs), (out,), dict(node.attrs), name=node.name))
 
+    def resize(self, node: Node) -> None:
+        """The same interpolation, the channel lanes an extra axis it copies."""
+        source = self.blocked[id(node.inputs[0])]
+        out = self.blocked_output(node.outputs[0])
+        attrs = dict(node.attrs, sizes=[*node.attrs["sizes"][:1], source.type.shape[1], *node.attrs["sizes"][2:],
+                                        ACTIVATION_BLOCK], scales=[*node.attrs["scales"], 1.0])
+        self.nodes.append(Node("Resize", (source,), (out,), attrs, name=node.name))
+
+    def concat(self, node: Node) -> None:
+        sources = tuple(self.blocked[id(v)] for v in node.inputs)
+        out = self.blocked_output(node.outputs[0])
+        if node.attrs["axis"] == 1:
+            attrs = {"block": ACTIVATION_BLOCK, "channels": [v.type.shape[1] for v in node.inputs]}
+            self.nodes.append(Node("ConcatBlocked", sources, (out,), attrs, name=node.name))
+        else:  # a spatial axis keeps its place in NCHW{c}
+            self.nodes.append(Node("Concat", sources, (out,), dict(node.attrs), name=node.name))
+
     def pool(self, node: Node) -> None:
         source = self.blocked[id(node.inputs[0])]
         out = self.blocked_output(node.outputs[0])
@@ -277,6 +325,10 @@ def blocked_layout(graph: Graph) -> Graph:
             rewriter.pool(node)
         elif _blockable_elementwise(node, rewriter.blocked) and _stays_in_layout(node, readers, outputs):
             rewriter.elementwise(node)
+        elif _blockable_resize(node, rewriter.blocked) and _stays_in_layout(node, readers, outputs):
+            rewriter.resize(node)
+        elif _blockable_concat(node, rewriter.blocked) and _stays_in_layout(node, readers, outputs):
+            rewriter.concat(node)
         else:
             for value in node.inputs:
                 rewriter.unblock(value)

@@ -71,11 +71,11 @@ class Conv(OpDef):
         x, w, b = (list(inputs) + [None])[:3]
         rank = len(attrs["kernel_shape"])
         spatial = spatial_extents(outputs[0].shape[2:], x.shape[2:], tvm_.size_var)
-        ends = list(attrs["pads"][rank:])
+        overhang = 0
         tile = symbolic_width_tile(attrs) if isinstance(outputs[0].shape[-1], str) else 1
         if tile > 1:  # a symbolic width in whole tiles, cropped at the end (conv2d_cpu.py)
-            width = whole_tiles(spatial, ends, attrs["strides"][-1], tile)
-        padded = pad_input(x, attrs["pads"][:rank], ends)
+            width, overhang = whole_tiles(spatial, attrs["strides"][-1], tile)
+        padded = pad_input(x, attrs["pads"][:rank], attrs["pads"][rank:], overhang=overhang)
         out = conv_compute(padded, w, b, attrs, [x.shape[0], outputs[0].shape[1], *spatial], extras=inputs[3:])
         return [crop_width(out, width) if tile > 1 else out]
 

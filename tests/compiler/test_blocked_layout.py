@@ -291,3 +291,40 @@ def test_a_squeeze_and_excitation_scale_stays_in_the_layout():
     got = ops(model)
     assert "Mul" in got and got.count("FromBlocked") == 1 and got[-1] == "FromBlocked"
     support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 16, 8, 6))}, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [(32, 16), (24, 24), (24, 40)], ids=str)
+def test_an_fpn_upsample_and_concatenate_stays_in_the_layout(channels):
+    # a PAN/FPN neck: the coarse level upsampled (nearest, 2x) and concatenated along the
+    # channels with the fine level, read by a 1 x 1 conv: no conversion between the convs, and
+    # levels whose channels are not whole blocks shift into place
+    coarse_channels, fine_channels = channels
+    b = Builder(16, (8, 8))
+    fine = b.conv("x", fine_channels, act="Relu")
+    coarse = b.conv(fine, coarse_channels, stride=2, act="Relu")
+    scales = b.name("scales")
+    b.inits.append((scales, np.array([1, 1, 2, 2], np.float32)))
+    up = b.name("up")
+    b.nodes.append(helper.make_node("Resize", [coarse, "", scales], [up], mode="nearest",
+                                    coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+    b.channels[up] = coarse_channels
+    joined = b.name("joined")
+    b.nodes.append(helper.make_node("Concat", [up, fine], [joined], axis=1))
+    b.channels[joined] = coarse_channels + fine_channels
+    model = b.model(b.conv(joined, 16, kernel=1, pad=0))
+    got = ops(model)
+    assert "ConcatBlocked" in got and got.count("FromBlocked") == 1 and got[-1] == "FromBlocked", got
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 16, 8, 10))}, rtol=1e-4, atol=1e-5)
+
+
+def test_a_concat_along_the_height_stays_in_the_layout():
+    b = Builder(16, (8, 8))
+    top = b.conv("x", 24, act="Relu")
+    bottom = b.conv("x", 24, act="Relu")
+    joined = b.name("joined")
+    b.nodes.append(helper.make_node("Concat", [top, bottom], [joined], axis=2))
+    b.channels[joined] = 24
+    model = b.model(b.conv(joined, 16))
+    got = ops(model)
+    assert "Concat" in got and got.count("FromBlocked") == 1, got
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 16, 8, 6))}, rtol=1e-4, atol=1e-5)
