@@ -16,6 +16,7 @@ from convrnn.compiler.passes.fold_pad_into_conv import fold_pad_into_conv
 from convrnn.compiler.passes.fold_sequence_transpose import fold_sequence_transpose
 from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
+from convrnn.compiler.passes.hoist_loop_invariants import hoist_loop_invariants
 from convrnn.compiler.passes.pad_dense_columns import pad_dense_columns
 from convrnn.compiler.passes.recognize_hard_swish import recognize_hard_swish
 from convrnn.compiler.passes.select_winograd import select_winograd
@@ -30,6 +31,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("zero_initial_states", zero_initial_states),
     ("eliminate_dead_code", eliminate_dead_code),
+    ("hoist_loop_invariants", hoist_loop_invariants),
     ("unit_width_conv_as_1d", unit_width_conv_as_1d),
     ("cancel_transposes", cancel_transposes),
     ("fold_batch_norm", fold_batch_norm),
