@@ -102,9 +102,12 @@ class _Progress:
 
 
 def _parse_dim(text: str) -> tuple[str, int]:
-    name, sep, size = text.partition("=")
-    if not sep or not name.isidentifier() or not size.isdigit() or int(size) < 1:
+    from convrnn.compiler.symbolic_dims import symbol_name
+
+    name, sep, size = text.rpartition("=")
+    if not sep or not any(ch.isalnum() for ch in name) or not size.isdigit() or int(size) < 1:
         raise CliError(f"--dim {text!r}: expected NAME=SIZE, e.g. frames=200")
+    name = symbol_name(name)  # the model's dim_param as written (p2o.DynamicDimension.1) or as convrnn names it
     return name, int(size)
 
 

@@ -260,6 +260,12 @@ def _extremum_poly(kind: str, a: Dim, b: Dim) -> Poly:
 _EXTREMA = ("max", "min")
 
 
+def symbol_name(text: str) -> str:
+    """The dim name convrnn gives an ONNX dim_param (which may hold dots, dashes, spaces)."""
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in text)
+    return cleaned if cleaned[:1].isalpha() else f"d_{cleaned}"
+
+
 def names_in(dim: Dim) -> set[str]:
     if isinstance(dim, int):
         return set()

@@ -14,6 +14,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
+from convrnn.compiler import symbolic_dims
 from convrnn.compiler.errors import ModelError, UnsupportedError
 from convrnn.compiler.ir import Dim, Graph, TensorType, Value
 from convrnn.frontend.constant_folding import fold_node
@@ -97,16 +98,11 @@ def _value_info_type(info: onnx.ValueInfoProto, override: Optional[list[Dim]]) -
         if dim.HasField("dim_value") and dim.dim_value >= 0:  # 0 is a size (an empty tensor)
             dims.append(int(dim.dim_value))
         elif dim.HasField("dim_param") and any(ch.isalnum() for ch in dim.dim_param):
-            dims.append(_symbol_name(dim.dim_param))
+            dims.append(symbolic_dims.symbol_name(dim.dim_param))
         else:
             # no value, no name, or an exporter's placeholder ("?"): a dim of its own
-            dims.append(f"{_symbol_name(info.name)}_dim{axis}")
+            dims.append(f"{symbolic_dims.symbol_name(info.name)}_dim{axis}")
     return TensorType(tuple(dims), dtype)
-
-
-def _symbol_name(text: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in text)
-    return cleaned if cleaned[:1].isalpha() else f"d_{cleaned}"
 
 
 class _Importer:

@@ -127,3 +127,14 @@ def test_user_errors_print_one_line(argv, message, model_file, tmp_path, capsys)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("convrnn: error: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_a_dim_is_named_as_the_model_writes_it(tmp_path, capsys):
+    # exporters name dims "p2o.DynamicDimension.1" or "batch-size": --dim takes them as written
+    model = support.make_model([helper.make_node("Relu", ["x"], ["y"])],
+                               [support.tensor_info("x", "float32", ["p2o.DynamicDimension.1", 4])],
+                               [support.tensor_info("y", "float32", None)])
+    path = tmp_path / "dotted.onnx"
+    onnx.save(model, path)
+    assert main(["profile", str(path), "--dim", "p2o.DynamicDimension.1=3", "--threads", "1"]) == 0
+    assert "3x4" in capsys.readouterr().out
