@@ -209,7 +209,8 @@ class CompiledModel:
         binding = self._prepare(args, kwargs)
         if binding.program is not None:
             binding.program.run()
-            return binding.program.outputs([spec.name for spec in self.outputs])
+            outputs = binding.program.outputs([spec.name for spec in self.outputs])
+            return [as_element_type(array, spec.dtype) for array, spec in zip(outputs, self.outputs)]
         if binding.executor_args is None:
             self._run_calls(binding)
         else:

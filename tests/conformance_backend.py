@@ -27,7 +27,7 @@ SUPPORTED_OPS = (
     "Softmax", "LogSoftmax", "Identity", "Dropout", "Constant", "ConstantOfShape", "ReduceMean",
     "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
     "ReduceLogSumExp", "ReduceSumSquare", "LpPool", "Selu", "Celu", "Softsign",
-    "ThresholdedRelu", "Shrink", "Mish", "Gelu", "Hardmax", "LpNormalization", "InstanceNormalization", "Resize", "Cast", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
+    "ThresholdedRelu", "Shrink", "Mish", "Gelu", "Hardmax", "LpNormalization", "InstanceNormalization", "Resize", "Cast", "CastLike", "Shape", "Expand", "Where", "LSTM", "GRU", "RNN",
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Sign", "Round", "IsNaN", "IsInf",
     "Xor", "Mod", "Tile", "ArgMax", "ArgMin", "GatherElements", "GatherND", "OneHot",
     "ScatterElements", "ScatterND", "Range", "LayerNormalization", "Einsum",

@@ -9,7 +9,8 @@ Gather, Transpose) gives the same bits either way: the casts back do not saturat
 stays Inf; a computed overflow becomes Inf or NaN, as in IEEE arithmetic) and E8M0 rounds to
 nearest (rounding up, its Cast's default, would move 2^-127, a float32 subnormal, to 2^-126); views and Identity
 copies are left as they are, and so are the ops that convert these types themselves (Cast,
-QuantizeLinear, DequantizeLinear).
+QuantizeLinear, DequantizeLinear) and If and Loop (their bodies pass through this pass on
+their own).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from convrnn.compiler.errors import UnsupportedError
 from convrnn.compiler.ir import BIT_PATTERN_DTYPES, Graph, NameGenerator, Node, Value, TensorType
 from convrnn.schedules.registry import get_op
 
-CONVERTS_BIT_PATTERNS = {"Cast", "QuantizeLinear", "DequantizeLinear", "Identity"}
+LEFT_ALONE = {"Cast", "QuantizeLinear", "DequantizeLinear", "Identity", "If", "Loop"}
 
 
 def _touches_bit_patterns(node: Node) -> bool:
@@ -26,7 +27,7 @@ def _touches_bit_patterns(node: Node) -> bool:
 
 
 def _needs_float32(node: Node) -> bool:
-    return (node.op not in CONVERTS_BIT_PATTERNS and not get_op(node.op).is_view
+    return (node.op not in LEFT_ALONE and not get_op(node.op).is_view
             and _touches_bit_patterns(node))
 
 

@@ -6,22 +6,21 @@ schedules/element_conversions.py."""
 from __future__ import annotations
 
 from convrnn.compiler.ir import SUPPORTED_DTYPES, TensorType
-from convrnn.schedules.element_conversions import E8M0_ROUND_MODES, NARROW_INTS, is_bit_pattern, is_narrow_float
+from convrnn.schedules.element_conversions import (E8M0_ROUND_MODES, FLOAT_BIT_PATTERNS, NARROW_INTS, convert,
+                                                   is_bit_pattern, is_narrow_float)
 from convrnn.schedules.registry import OpDef, register
 
 # Sources a narrow float is rounded from in one step: float32 holds each of them exactly, so
 # going through it rounds once (float64 or a 32/64-bit int would round twice).
-EXACT_IN_FLOAT32 = ("float32", "float16", "int16", "uint16", "int8", "uint8", "bool",
-                    "bfloat16", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
-                    "float8_e8m0fnu", "float4_e2m1fn", *NARROW_INTS)
+EXACT_IN_FLOAT32 = ("float32", "float16", "int16", "uint16", "int8", "uint8", "bool", *FLOAT_BIT_PATTERNS,
+                    *NARROW_INTS)
 
 
 def cast_problem(source: str, to: str) -> "str | None":
     """Why convrnn cannot cast `source` to `to`, or None."""
     if to not in SUPPORTED_DTYPES:
         return f"cast to {to} (convrnn casts to {', '.join(SUPPORTED_DTYPES)})"
-    if (is_narrow_float(to) or (is_bit_pattern(source) and source not in NARROW_INTS and to == "float64")) \
-            and source not in EXACT_IN_FLOAT32 and source != to:
+    if is_narrow_float(to) and source not in EXACT_IN_FLOAT32:
         return f"cast from {source} to {to} (convrnn rounds to {to} from types float32 holds exactly)"
     return None
 
@@ -43,7 +42,6 @@ class Cast(OpDef):
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te, tirx
-        from convrnn.schedules.element_conversions import convert
 
         (x,) = inputs
         to = attrs["to"]

@@ -82,3 +82,16 @@ def test_one_hot_with_bfloat16_values_and_gather_of_float8():
     want_y, want_g = support.run_reference(model, feeds)
     support.assert_same_elements(y, want_y)
     support.assert_same_elements(g, want_g)
+
+
+@pytest.mark.parametrize("condition", [True, False])
+def test_if_branches_on_bfloat16_compute_in_float32(condition):
+    # the If is left alone; its branches pass through the pass as graphs of their own
+    then_branch = helper.make_graph([helper.make_node("Add", ["x", "x"], ["t"])], "then", [], [_info("t", "bfloat16", [4])])
+    else_branch = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [], [_info("e", "bfloat16", [4])])
+    node = helper.make_node("If", ["c"], ["y"], then_branch=then_branch, else_branch=else_branch)
+    model = _model([node], [("c", "bool", []), ("x", "bfloat16", [4])], [("y", "bfloat16", [4])])
+    feeds = {"c": np.array(condition), "x": np.array([1.5, -2, np.inf, 3.0078125], ml_dtypes.bfloat16)}  # 6.015625: a tie
+    (got,) = support.run_convrnn(model, feeds)
+    (want,) = support.run_reference(model, feeds)
+    support.assert_same_elements(got, want)

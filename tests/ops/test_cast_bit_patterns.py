@@ -6,7 +6,7 @@ step are refused by name."""
 import ml_dtypes
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import helper
 
 import support
 from convrnn.compiler.errors import UnsupportedError
@@ -14,6 +14,8 @@ from convrnn.compiler.errors import UnsupportedError
 FLOAT8 = ["float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz"]
 NARROW_FLOATS = ["bfloat16", *FLOAT8, "float4_e2m1fn", "float8_e8m0fnu"]
 NARROW_INTS = ["int4", "uint4", "int2", "uint2"]
+# (target, saturate): saturate applies to the float8 types only
+ROUNDED_TARGETS = [("bfloat16", 1), ("float4_e2m1fn", 1), *((dtype, saturate) for dtype in FLOAT8 for saturate in (1, 0))]
 
 
 def _code(dtype) -> int:
@@ -50,7 +52,8 @@ def _float32_edges() -> np.ndarray:
         ulp = 2.0 ** -bits
         values += [1 + ulp / 2, 1 + 1.5 * ulp, -(1 + ulp / 2), 1 + ulp / 2 + 2 ** -20, 1 + ulp / 2 - 2 ** -20]
     patterns = np.array([0x7F800001, 0xFF800001, 0x7FC00000, 0xFFC00000, 0x7FFFFFFF], np.uint32).view(np.float32)
-    return np.concatenate([np.array(values, np.float32), patterns])
+    with np.errstate(over="ignore"):  # E8M0's largest times 2 is past float32's: Inf, on purpose
+        return np.concatenate([np.array(values, np.float32), patterns])
 
 
 def _random_float32(count=4096, seed=0) -> np.ndarray:
@@ -62,21 +65,15 @@ def _all_float16() -> np.ndarray:
     return np.arange(2 ** 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
 
 
-@pytest.mark.parametrize("to", ["bfloat16", *FLOAT8, "float4_e2m1fn"])
-@pytest.mark.parametrize("saturate", [1, 0])
+@pytest.mark.parametrize("to, saturate", ROUNDED_TARGETS)
 def test_float32_to_narrow_float_rounds_to_nearest_even(to, saturate):
-    if to in ("bfloat16", "float4_e2m1fn") and not saturate:
-        pytest.skip("saturate applies to float8 only")
     x = np.concatenate([_float32_edges(), _random_float32(),
                         np.linspace(-600, 600, 4801, dtype=np.float32), np.geomspace(1e-12, 1e6, 2000, dtype=np.float32)])
     _check_cast("float32", to, x, saturate=saturate)
 
 
-@pytest.mark.parametrize("to", ["bfloat16", *FLOAT8, "float4_e2m1fn"])
-@pytest.mark.parametrize("saturate", [1, 0])
+@pytest.mark.parametrize("to, saturate", ROUNDED_TARGETS)
 def test_every_float16_to_narrow_float(to, saturate):
-    if to in ("bfloat16", "float4_e2m1fn") and not saturate:
-        pytest.skip("saturate applies to float8 only")
     _check_cast("float16", to, _all_float16(), saturate=saturate)
 
 
@@ -97,11 +94,9 @@ def test_narrow_int_high_bits_are_ignored():
     np.testing.assert_array_equal(got, np.array([-1, -1, 7, -8], np.int8))
 
 
-@pytest.mark.parametrize("a", ["bfloat16", *FLOAT8, "float4_e2m1fn"])
-@pytest.mark.parametrize("b", ["bfloat16", "float8_e4m3fn", "float8_e5m2fnuz"])
+@pytest.mark.parametrize("a, b", [(a, b) for a in ["bfloat16", *FLOAT8, "float4_e2m1fn"]
+                                  for b in ["bfloat16", "float8_e4m3fn", "float8_e5m2fnuz"] if a != b])
 def test_between_narrow_floats(a, b):
-    if a == b:
-        pytest.skip("the same type")
     patterns = np.arange(2 ** (8 * np.dtype(a).itemsize), dtype=np.uint32).astype(f"uint{8 * np.dtype(a).itemsize}")
     if a == "float4_e2m1fn":
         patterns = patterns[:16]
@@ -121,7 +116,8 @@ def test_float32_to_e8m0(round_mode, saturate):
 @pytest.mark.parametrize("to", NARROW_INTS)
 @pytest.mark.parametrize("source", ["float32", "float16"])
 def test_float_to_narrow_int_truncates_and_zeroes_out_of_range(source, to):
-    x = np.concatenate([np.arange(-10, 18, 0.25), [np.nan, np.inf, -np.inf, -0.0, 1e9, -1e9]]).astype(source)
+    with np.errstate(over="ignore"):  # 1e9 is Inf in float16, on purpose
+        x = np.concatenate([np.arange(-10, 18, 0.25), [np.nan, np.inf, -np.inf, -0.0, 1e9, -1e9]]).astype(source)
     _check_cast(source, to, x)
 
 
@@ -133,11 +129,9 @@ def test_int_to_narrow_int_keeps_the_low_bits(source, to):
     _check_cast(source, to, x)
 
 
-@pytest.mark.parametrize("source", NARROW_INTS)
-@pytest.mark.parametrize("to", ["int8", "uint8", "int32", "bool", "int4", "uint2"])
+@pytest.mark.parametrize("source, to", [(source, to) for source in NARROW_INTS
+                                        for to in ["int8", "uint8", "int32", "bool", "int4", "uint2"] if source != to])
 def test_narrow_int_to_int(source, to):
-    if source == to:
-        pytest.skip("the same type")
     patterns = np.arange(1 << (4 if source.endswith("4") else 2), dtype=np.uint8).view(source)
     _check_cast(source, to, patterns)
 
