@@ -12,7 +12,7 @@ import numpy as np
 from convrnn.frontend.ops.cast import onnx_dtype_name as _onnx_dtype_name
 from convrnn.frontend.ops.window_attrs import check_rank, spatial_sizes, window_attrs
 from convrnn.frontend.registry import converter
-from convrnn.schedules.ops.quantize_linear import FLOAT_QUANTIZED, QUANTIZED_DTYPES
+from convrnn.schedules.ops.quantize_linear import DEQUANTIZED_FLOATS, FLOAT_QUANTIZED, LINEAR_FLOATS, QUANTIZED_DTYPES
 
 _MS = "com.microsoft"
 EIGHT_BIT = ("uint8", "int8")  # the integer products' operands
@@ -49,9 +49,9 @@ def _linear_attrs(ctx, x, scale) -> dict:
     return {"axis": axis % x.type.rank, "block_size": block_size}
 
 
-def _check_linear_float(ctx, value, what: str) -> None:
-    if value.type.dtype not in ("float32", "float16"):
-        raise ctx.unsupported(f"{what} of element type {value.type.dtype} (convrnn claims float32 and float16)")
+def _check_linear_float(ctx, value, what: str, allowed=LINEAR_FLOATS) -> None:
+    if value.type.dtype not in allowed:
+        raise ctx.unsupported(f"{what} of element type {value.type.dtype} (convrnn claims {', '.join(allowed)})")
 
 
 @converter("QuantizeLinear", since=10)
@@ -84,7 +84,7 @@ def convert_dequantize_linear(ctx):
         _claimed_quantized(ctx, zero_point.type.dtype, "zero point", (*QUANTIZED_DTYPES, "int32"))
     if x.type.dtype in FLOAT_QUANTIZED and x.type.dtype != "float4_e2m1fn":
         _check_float_zero_point(ctx, zero_point)
-    _check_linear_float(ctx, scale, "scale")
+    _check_linear_float(ctx, scale, "scale", DEQUANTIZED_FLOATS)
     output_dtype = ctx.attr("output_dtype", 0)  # opset 23+: 0 means the scale's type
     if output_dtype and _onnx_dtype_name(output_dtype) != scale.type.dtype:
         raise ctx.unsupported(f"output_dtype {_onnx_dtype_name(output_dtype)} unlike the scale's {scale.type.dtype}")

@@ -32,6 +32,10 @@ FLOAT_QUANTIZED = tuple(MINI_FLOATS)  # the float8 types and float4 E2M1
 QUANTIZED_DTYPES = (*INTEGER_RANGES, *FLOAT_QUANTIZED)
 FLOAT4 = "float4_e2m1fn"
 LINEAR_FLOATS = ("float32", "float16")  # the unquantized side: x of Quantize, the scales
+# Dequantize's scale (and output) may be bfloat16 too: the product is rounded to it once, as
+# ONNX's reference rounds float32(x) * scale. (Quantize's reference divides a bfloat16 x in
+# bfloat16, rounding twice: not claimed.)
+DEQUANTIZED_FLOATS = (*LINEAR_FLOATS, "bfloat16")
 
 
 def _as_int32(element, dtype: str):
@@ -137,8 +141,8 @@ class DequantizeLinear(_Linear):
             raise ValueError(f"attr dtype {attrs['dtype']} is not x's {x.dtype}")
         if zero_point is not None and zero_point.dtype != x.dtype:
             raise ValueError(f"zero point dtype {zero_point.dtype} is not x's {x.dtype}")
-        if scale.dtype not in LINEAR_FLOATS:
-            raise ValueError(f"scale must be {' or '.join(LINEAR_FLOATS)}, got {scale.dtype}")
+        if scale.dtype not in DEQUANTIZED_FLOATS:
+            raise ValueError(f"scale must be {', '.join(DEQUANTIZED_FLOATS)}, got {scale.dtype}")
         return [TensorType(x.shape, scale.dtype)]
 
     def compute(self, inputs, attrs, outputs):
@@ -157,7 +161,10 @@ class DequantizeLinear(_Linear):
                 if zero_point is not None:
                     shifted = shifted - _as_int32(parameter_at(zero_point, index, axis, block_size), quantized)
                 value = shifted.astype("float32")
-            value = value * parameter_at(scale, index, axis, block_size).astype("float32")
+            scale_at = parameter_at(scale, index, axis, block_size)
+            if dtype == "bfloat16":  # the scale's type: its storage bits here
+                return from_float32(value * to_float32(scale_at, dtype), dtype)
+            value = value * scale_at.astype("float32")
             return value if dtype == "float32" else value.astype(dtype)
 
         return [te.compute(x.shape, element, name="dequantize")]

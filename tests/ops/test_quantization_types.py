@@ -143,3 +143,26 @@ def test_a_nonzero_float8_zero_point_is_an_error(tmp_path):
                                 _initializer("zero", np.array(1.0, ml_dtypes.float8_e5m2))], opset=21)
     with pytest.raises(ModelError, match=r"QuantizeLinear node .* \(opset 21\): a float8_e5m2 zero point must be 0"):
         compile_model(model, tmp_path / "out")
+
+
+def test_bfloat16_quantization_input_is_refused_by_name(tmp_path):
+    # ONNX allows a bfloat16 x; its reference divides in bfloat16 (rounding x / scale twice),
+    # which convrnn does not claim
+    from convrnn.compiler import compile_model
+    from convrnn.compiler.errors import UnsupportedError
+
+    node = helper.make_node("QuantizeLinear", ["x", "scale"], ["y"])
+    model = support.make_model([node], [_info("x", "bfloat16", [4])], [_info("y", "uint8", [4])],
+                               [_initializer("scale", np.array(1.0, ml_dtypes.bfloat16))], opset=21)
+    with pytest.raises(UnsupportedError, match=r"QuantizeLinear node .* \(opset 21\): input of element type bfloat16"):
+        compile_model(model, tmp_path / "out")
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint4", "float8_e4m3fn"])
+def test_dequantize_to_a_bfloat16_scale_rounds_once(dtype):
+    count = 16 if dtype == "uint4" else 256
+    node = helper.make_node("DequantizeLinear", ["x", "scale"], ["y"], axis=0)
+    model = support.make_model([node], [_info("x", dtype, [2, count])], [_info("y", "bfloat16", None)],
+                               [_initializer("scale", np.array([1.0, 0.3], ml_dtypes.bfloat16))], opset=21)
+    x = np.resize(np.arange(count, dtype=np.uint8), (2, count)).view(getattr(ml_dtypes, dtype, None) or np.dtype(dtype))
+    _check(model, {"x": x})
