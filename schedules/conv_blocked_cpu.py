@@ -29,7 +29,7 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
 from convrnn.schedules.generic import parallelize_and_vectorize
-from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, largest_divisor, row_tile, schedule_rows,
+from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, parallel_fused, largest_divisor, row_tile, schedule_rows,
                                       tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
@@ -156,10 +156,11 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     conv = stages["conv"]
     out_blocks, out_height, out_width = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(conv)[1:4]]
     knobs = with_knobs(conv_blocked_knobs(out_blocks, out_height, out_width, attrs, target.vector_lanes), attrs)
-    if knobs["pad"] == "pass" and None in (out_height, out_width) and "pad" not in (attrs.get("knobs") or {}):
-        # A padding pass over a symbolic height or width fuses loops that TVM 0.27 cannot lower
-        # (its iter-map divisibility check fails on a derived height); per task pads as fast.
-        knobs["pad"] = "task"
+    if None in (out_height, out_width) and "pad" not in (attrs.get("knobs") or {}):
+        # TVM cannot split a symbolic extent into border and interior: inline padding keeps a
+        # select and a clamp in every read (a depthwise 5 x 5 conv over symbolic dims ran 16x
+        # slower than over static ones), per task a window copy per tile; a pass of its own.
+        knobs["pad"] = "pass"
     cropped = "crop" in stages
     if out_width is None:  # whole tiles of a padded width (the compute's), or untiled
         knobs["ow_tile"] = symbolic_width_tile(attrs) if cropped else 1
@@ -191,6 +192,12 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
             sch.compute_inline(stages["pad"])
         elif knobs["pad"] == "task":
             sch.compute_at(stages["pad"], tiles)
+            vectorize_innermost(sch, stages["pad"], target.vector_lanes)
+        elif None in (out_height, out_width):
+            # a pass of its own, parallel over images and channel blocks only: fused with a
+            # symbolic (derived) height the loops fail TVM 0.27's iter-map check at build
+            loops = sch.get_loops(stages["pad"])
+            parallel_fused(sch, loops[:2])
             vectorize_innermost(sch, stages["pad"], target.vector_lanes)
         else:
             schedule_rows(sch, stages["pad"])
