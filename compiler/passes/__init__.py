@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from convrnn.compiler.ir import Graph
+from convrnn.compiler.passes.batch_norm_as_affine import batch_norm_as_affine
 from convrnn.compiler.passes.blocked_layout import blocked_layout
 from convrnn.compiler.passes.cancel_transposes import cancel_transposes
 from convrnn.compiler.passes.compute_bit_patterns_in_float32 import compute_bit_patterns_in_float32
@@ -35,6 +36,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("unit_width_conv_as_1d", unit_width_conv_as_1d),
     ("cancel_transposes", cancel_transposes),
     ("fold_batch_norm", fold_batch_norm),
+    ("batch_norm_as_affine", batch_norm_as_affine),
     ("recognize_hard_swish", recognize_hard_swish),
     ("fuse_epilogue", fuse_epilogue),
     ("pad_dense_columns", pad_dense_columns),
