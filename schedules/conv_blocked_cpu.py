@@ -48,9 +48,20 @@ def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
     return rank == 1 or isinstance(height, str) or largest_divisor(height, ACCUMULATORS) < MIN_ROW_TILE
 
 
-def symbolic_width_tile(attrs: dict[str, Any]) -> int:
+def _symbolic_tile(out_blocks: int, attrs: dict[str, Any], budget: int) -> tuple[int, int]:
+    """(width tile, channel blocks) of a register tile over a symbolic width: the most
+    accumulators `budget` holds, the narrower tile on a tie (less padding computed); a
+    depthwise conv's tile has one channel block."""
+    if attrs["group"] > 1:
+        return SYMBOLIC_WIDTH_TILE, 1
+    choices = [(tile, largest_divisor(out_blocks, budget // tile)) for tile in (SYMBOLIC_WIDTH_TILE, 4)]
+    return max(choices, key=lambda c: (c[0] * c[1], -c[0]))
+
+
+def symbolic_width_tile(attrs: dict[str, Any], out_blocks: int) -> int:
     """The width tile of a blocked conv whose output width is symbolic (1: no padded compute)."""
-    return int((attrs.get("knobs") or {}).get("ow_tile", SYMBOLIC_WIDTH_TILE))
+    default = _symbolic_tile(out_blocks, attrs, ACCUMULATORS)[0]
+    return int((attrs.get("knobs") or {}).get("ow_tile", default))
 
 
 def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
@@ -66,7 +77,7 @@ def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, A
     block, in_block = attrs["block"], attrs["in_block"]
     spatial = spatial_extents(out_shape[2:2 + rank], x.shape[2:2 + rank], tvm_.size_var)
     width, overhang = None, 0
-    tile = symbolic_width_tile(attrs)
+    tile = symbolic_width_tile(attrs, int(w.shape[0]))
     if _whole_width_tiles(out_shape, rank) and tile > 1:  # whole tiles over a symbolic width, cropped
         width, overhang = whole_tiles(spatial, strides[-1], tile)
     padded = pad_input(x, pads[:rank], pads[rank:], overhang=overhang)
@@ -163,15 +174,15 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
         knobs["pad"] = "pass"
     cropped = "crop" in stages
     if out_width is None:  # whole tiles of a padded width (the compute's), or untiled
-        knobs["ow_tile"] = symbolic_width_tile(attrs) if cropped else 1
+        knobs["ow_tile"] = symbolic_width_tile(attrs, out_blocks) if cropped else 1
         budget = _accumulator_budget(attrs["block"], target.vector_lanes)
         tuned = attrs.get("knobs") or {}
         if cropped and "oh_tile" not in tuned:
             knobs["oh_tile"] = 1  # the width tile's positions are the accumulators
         if cropped and "oc_blocks" not in tuned and attrs["group"] == 1:
             # as many channel blocks as the registers hold beside the row of positions: each
-            # broadcast input serves them all (3 of a 48-channel conv's 3 blocks)
-            knobs["oc_blocks"] = largest_divisor(out_blocks, min(MAX_OC_BLOCKS, budget // knobs["ow_tile"]))
+            # broadcast input serves them all (3 of a 48-channel conv's 3 blocks, 5 of 80's)
+            knobs["oc_blocks"] = largest_divisor(out_blocks, budget // knobs["ow_tile"])
         elif cropped and knobs["oc_blocks"] * knobs["ow_tile"] > budget:
             knobs["oc_blocks"] = 1
     write_back = None if cropped else inline_epilogue(sch, stages, "bias")
