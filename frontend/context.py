@@ -40,6 +40,9 @@ class GraphBuilder:
         # Dims that nodes bind at run time (compiler/bound_dims.py): refinement replaces these
         # rather than a dim of the inputs, so that the runtime checks what the model requires.
         self.bound_names: set[str] = set()
+        # id(a Reshape's output) -> the value it views, through chains of them (a Squeeze of an
+        # Unsqueeze is its source again)
+        self.view_sources: dict[int, Value] = {}
 
     def constant(self, array: np.ndarray, hint: str = "const") -> Value:
         array = np.require(array, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d

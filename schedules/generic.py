@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 
 # Fewer iterations than this in the parallel loop and threads cost more than they give.
 _MIN_PARALLEL_EXTENT = 2
+# Nor do they for a block of fewer loop iterations in all than this (every iteration one
+# element or one multiply-add, a vector counted by its elements): a parallel region's launch
+# and join take microseconds, what a [1, 256] activation of a decoder step takes in all.
+MIN_PARALLEL_WORK = 1 << 14
 
 
 def schedule_generic(sch: Any, target: Target) -> None:
@@ -49,8 +55,10 @@ def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
     kinds = tvm_.block_iter_kinds(sch, block)
     if len(loops) != len(kinds):
         return  # loops no longer map one-to-one onto iterators: leave the block as it is
-    if 0 in (tvm_.loop_extent(sch, loop) for loop in loops):
+    extents = [tvm_.loop_extent(sch, loop) for loop in loops]
+    if 0 in extents:
         return  # an empty tensor: its loops run no iteration (and cannot be fused or split)
+    work = None if None in extents else int(np.prod(extents, dtype=np.int64))
     spatial = [loop for loop, kind in zip(loops, kinds) if kind == "S"]
     if len(spatial) < len(kinds) and kinds[: len(spatial)] != ["S"] * len(spatial):
         return  # reductions interleaved with spatial loops: leave it serial
@@ -69,5 +77,5 @@ def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
             spatial = spatial[:-1]
     fused = sch.fuse(*spatial) if len(spatial) > 1 else spatial[0]
     extent = tvm_.loop_extent(sch, fused)
-    if extent is None or extent >= _MIN_PARALLEL_EXTENT:
+    if (extent is None or extent >= _MIN_PARALLEL_EXTENT) and (work is None or work >= MIN_PARALLEL_WORK):
         sch.parallel(fused)

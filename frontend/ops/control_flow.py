@@ -75,6 +75,16 @@ def convert_loop(ctx):
     entries += [value if same else value.type for value, same in zip(initial, invariant)]
     imported = ctx.convert_subgraph(body, body_inputs=entries)
     graph = imported.graph
+    # A carried value the body passes on as it is, through ops that change nothing (Paddle's
+    # assignments: Squeeze(Unsqueeze(x) + 0)), is invariant too: import the body again with it
+    # read from outside, so that what depends on it only can leave the loop (hoist_loop_invariants).
+    fresh = [k for k in range(carried) if not invariant[k]]
+    unchanged = [k for position, k in enumerate(fresh) if graph.outputs[1 + k] is graph.inputs[2 + position]]
+    if unchanged:
+        invariant = [same or k in unchanged for k, same in enumerate(invariant)]
+        entries = entries[:2] + [value if same else value.type for value, same in zip(initial, invariant)]
+        imported = ctx.convert_subgraph(body, body_inputs=entries)
+        graph = imported.graph
     condition, carried_out, scan_values = graph.outputs[0], graph.outputs[1:1 + carried], graph.outputs[1 + carried:]
     if condition.type.dtype != "bool" or not condition.type.is_static or condition.type.num_elements() != 1:
         raise ctx.error(f"its body's condition output must hold one bool, it is {condition.type}")

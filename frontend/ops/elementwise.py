@@ -48,9 +48,30 @@ def convert_clip_inputs(ctx):
     return ctx.emit("Clip", [ctx.required_input(0)], bounds)
 
 
+# The operand that leaves the other unchanged, and on which side it may stand.
+_NEUTRAL = {"Add": (0, (0, 1)), "Sub": (0, (1,)), "Mul": (1, (0, 1)), "Div": (1, (1,))}
+
+
+def _unchanged(ctx, a, b):
+    """The operand that the op leaves as it is (x + 0, x * 1, as exporters write assignments:
+    Paddle's `y = x` in a loop body), or None."""
+    neutral, sides = _NEUTRAL.get(ctx.node.op_type, (None, ()))
+    for side in sides:
+        x, other = (a, b) if side == 1 else (b, a)
+        array = ctx.builder.constant_of(other)
+        if (array is not None and array.size == 1 and other.type.rank <= x.type.rank
+                and other.type.dtype == x.type.dtype and array.reshape(-1)[0] == neutral):
+            return x
+    return None
+
+
 @converter(*_SAME_NAME_BINARY, since=7)
 def convert_binary(ctx):
-    return ctx.emit(ctx.node.op_type, [ctx.required_input(0), ctx.required_input(1)])
+    a, b = ctx.required_input(0), ctx.required_input(1)
+    kept = _unchanged(ctx, a, b)
+    if kept is not None:
+        return [kept]
+    return ctx.emit(ctx.node.op_type, [a, b])
 
 
 # Math ops that joined ONNX after opset 7, by the opset that introduced them.

@@ -7,7 +7,12 @@ def _view(ctx, shape):
     x = ctx.required_input(0)
     if tuple(shape) == x.type.shape:
         return [x]
-    return ctx.emit("Reshape", [x], {"shape": list(shape)})
+    source = ctx.builder.view_sources.get(id(x), x)
+    if tuple(shape) == source.type.shape:  # a view back to what a view came from
+        return [source]
+    (out,) = ctx.emit("Reshape", [source], {"shape": list(shape)})
+    ctx.builder.view_sources[id(out)] = source
+    return [out]
 
 
 def _raw_axes(ctx):
