@@ -9,7 +9,8 @@ MIN_MULTIPLY_ADDS per image. Measured here (untuned, one layer each): ResNet-18'
 the transforms' cost grows with C + K, the saved multiplies with C x K. Smaller outputs than
 8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
-The transformed input of one image (alpha² x tiles x C floats) is materialized whole: above
+The transformed input of one image (alpha² x tiles x C floats) and the transformed product
+(alpha² x tiles x K) are materialized whole: above
 MAX_TRANSFORM_ELEMENTS it streams through memory instead of the caches, and at a symbolic
 batch a buffer of more than 2^31 bits per image overflows TVM 0.27's 32-bit size arithmetic
 (a 900x161 spectrogram of 128 channels: 75M elements per image, whatever the layout); such
@@ -41,7 +42,7 @@ def _eligible(node: Node, weight) -> bool:
         return False
     positions = out.shape[2] * out.shape[3]
     tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
-    if (TILE + 2) ** 2 * tiles * x.shape[1] > MAX_TRANSFORM_ELEMENTS:
+    if (TILE + 2) ** 2 * tiles * max(x.shape[1], out.shape[1]) > MAX_TRANSFORM_ELEMENTS:  # input or product
         return False
     return (x.shape[1] % CHANNEL_BLOCK == 0 and out.shape[1] % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
             and positions * out.shape[1] * x.shape[1] * 9 >= MIN_MULTIPLY_ADDS)

@@ -125,3 +125,13 @@ def test_every_knob_choice_schedules():
     for knobs in ({"p_tile": 4, "k_tile": 32}, {"p_tile": 9, "k_tile": 16}):
         node.attrs["knobs"] = knobs
         lower_node(node, target)  # schedules without error for each choice
+
+
+def test_a_conv_whose_transformed_product_would_overflow_stays_direct_and_builds(tmp_path):
+    # 16 -> 128 channels over a 900 x 161 spectrogram at a symbolic batch: the input's transform
+    # is small (9M elements), the product's 75M (2.4G bits, past TVM's 32-bit sizes): direct
+    from convrnn.compiler import compile_model
+
+    model = conv_model(channels=16, out_channels=128, size=(900, 161))
+    assert "WinogradConv" not in ops(model)
+    compile_model(model, tmp_path / "artifact")  # used to fail: "Literal value 2388787200 exceeds range of int32"
