@@ -11,7 +11,7 @@ from onnx import helper
 
 import support
 from convrnn.compiler.cli import main
-from convrnn.compiler.profile import KernelRow, profile_model, write_json
+from convrnn.compiler.profile import KernelRow, profile_model, summary, write_json
 
 HIDDEN, FEATURES, CLASSES, SEQ = 16, 6, 5, 3
 # Conv 1 -> 4 channels, 3x3, pads 1 on 8x8; the LSTM's steps; MatMul [1, 16] x [16, 5]
@@ -138,3 +138,26 @@ def test_a_dim_is_named_as_the_model_writes_it(tmp_path, capsys):
     onnx.save(model, path)
     assert main(["profile", str(path), "--dim", "p2o.DynamicDimension.1=3", "--threads", "1"]) == 0
     assert "3x4" in capsys.readouterr().out
+
+
+def test_a_model_with_a_loop_says_its_bodies_are_not_broken_down(tmp_path):
+    body = helper.make_graph(
+        [helper.make_node("Add", ["h", "one"], ["h_next"]), helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "body", [support.tensor_info("i", "int64", []), support.tensor_info("cond", "bool", []),
+                 support.tensor_info("h", "float32", [4])],
+        [support.tensor_info("cond_out", "bool", []), support.tensor_info("h_next", "float32", [4])],
+        [onnx.numpy_helper.from_array(np.array(1.0, np.float32), "one")])
+    model = support.make_model([helper.make_node("Relu", ["x"], ["r"]),
+                                helper.make_node("Loop", ["trips", "", "r"], ["y"], body=body)],
+                               [support.tensor_info("x", "float32", [4])], [support.tensor_info("y", "float32", None)],
+                               [("trips", np.array(3, np.int64))], opset=13)
+    path = tmp_path / "loop.onnx"
+    onnx.save(model, path)
+    result = profile_model(path, repeats=3)
+    assert result.has_bodies and result.run_ms > 0
+    assert "Loop and If bodies, whose kernels are not among the rows" in summary(result)
+
+
+def test_a_plain_model_reports_its_whole_run(profiled):
+    assert profiled.run_ms > 0 and not profiled.has_bodies
+    assert "a whole run" in summary(profiled) and "bodies" not in summary(profiled)
