@@ -36,6 +36,8 @@ MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
 MIN_ROW_TILE = 4  # rows per tile worth keeping the width untiled for (a symbolic width)
+PAIRED_ROW = 16  # output rows at least this long tile two channel blocks by part of the row,
+MIN_PAIRED_TILE = 6  # in whole tiles of at least this many positions (no guarded partial tile)
 
 
 def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
@@ -131,6 +133,13 @@ def conv_blocked_knobs(out_blocks: int, out_height: int, out_width: Optional[int
     short or symbolic), and two channel blocks per tile when there is still room (each
     broadcast input then serves both)."""
     budget = _accumulator_budget(attrs["block"], lanes)
+    paired = largest_divisor(out_width, max(budget // 3, 1))
+    if (attrs["group"] == 1 and out_blocks % 2 == 0 and out_width is not None and out_width >= PAIRED_ROW
+            and paired >= MIN_PAIRED_TILE):
+        # a long row: a third of the registers' positions, whole tiles of them, for two channel
+        # blocks (a 128 -> 64 channel 3 x 3 conv over 900 x 168 ran 18% faster at 8 x 2 than at
+        # 24 x 1 here; MobileNetV2 1.0 1.21 -> 1.09x onnxruntime's time)
+        return {"ow_tile": paired, "oh_tile": 1, "oc_blocks": 2, "channels_outer": True, "pad": "pass"}
     ow_tile = 1 if out_width is None else row_tile(out_width, budget)
     oh_tile = largest_divisor(out_height, budget // ow_tile)
     oc_blocks = 1
