@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from support import assert_matches_onnxruntime, make_model, random_input, tensor_info
+from support import assert_matches_onnxruntime, make_model, random_input, run_convrnn, run_onnxruntime, tensor_info
 
 SHAPES = [(1, 64, 56, 56), (3, 5), (7,)]
 
@@ -197,3 +197,17 @@ def test_cast_to_same_dtype_and_unsupported_dtype():
         from support import run_convrnn
         run_convrnn(_model("Cast", [("x", "float32", [4])], out_dtype="float32", to=TensorProto.STRING),
                     {"x": random_input((4,))})
+
+
+def test_hard_swish_flushes_its_denormal_products_to_zero():
+    # a tiny input (a conv's output near zero) times its gate of about 1/2 is a denormal float,
+    # which would cost the convs reading it a microcode assist per multiply; convrnn gives 0,
+    # within 1.2e-38 of ONNX's value
+    x = np.array([2e-38, -2e-38, 1e-40, 3e-38, -3.0, -2.9, 0.0, 1.0, 3.5], np.float32)
+    model = make_model([helper.make_node("HardSwish", ["x"], ["y"])], [tensor_info("x", "float32", [9])],
+                       [tensor_info("y", "float32", None)], opset=14)
+    got = run_convrnn(model, {"x": x})[0]
+    want = run_onnxruntime(model, {"x": x})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=np.finfo(np.float32).tiny)
+    denormal = (want != 0) & (np.abs(want) < np.finfo(np.float32).tiny)
+    assert denormal[:3].all() and np.all(got[denormal] == 0) and got[3] == want[3] != 0
