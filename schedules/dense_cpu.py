@@ -100,7 +100,12 @@ def _schedule_product(sch: Any, target: Target, dense: Any, epilogue: Any, attrs
     rows = tvm_.loop_extent(sch, loops[-2]) if len(loops) > 1 else 1
     padded_rows = cropped and rows is None  # MatMul's compute padded symbolic rows to whole tiles
     if padded_rows:
-        knobs = with_knobs(dense_knobs(SYMBOLIC_ROW_TILE, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
+        columns = tvm_.loop_extent(sch, loops[-1])
+        knobs = dense_knobs(SYMBOLIC_ROW_TILE, columns, lanes)
+        # the rows are a whole tile of SYMBOLIC_ROW_TILE: the rest of the registers for columns
+        # (a CTC head's 80 x 96 x 6640 product: 4 x 80 columns, not 4 x 32)
+        knobs["column_tile"] = vector_tile(columns, lanes, accumulators(lanes) // SYMBOLIC_ROW_TILE * lanes)
+        knobs = with_knobs(knobs, attrs)
         knobs["row_tile"] = SYMBOLIC_ROW_TILE  # the compute padded the rows to whole tiles of it
     else:
         knobs = with_knobs(dense_knobs(rows, tvm_.loop_extent(sch, loops[-1]), lanes), attrs)
