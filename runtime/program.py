@@ -276,14 +276,13 @@ class ProgramState:
             env.tensor(output).copyfrom(env.tensor(value))
 
 
-def _read(tensor: Any) -> Any:
-    view = tvm_runtime.host_view(tensor)
-    return (view if view is not None else tvm_runtime.download(tensor)).reshape(-1)[0]
-
-
 def _read_all(tensor: Any) -> np.ndarray:
     view = tvm_runtime.host_view(tensor)
     return (view if view is not None else tvm_runtime.download(tensor)).reshape(-1)
+
+
+def _read(tensor: Any) -> Any:
+    return _read_all(tensor)[0]
 
 
 def _write(tensor: Any, value: Any) -> None:

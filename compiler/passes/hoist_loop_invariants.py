@@ -42,14 +42,15 @@ def _invariant_nodes(body: Graph, first_capture: int) -> list[Node]:
 
 
 def hoist_loop_invariants(graph: Graph) -> Graph:
-    if not any(node.op == "Loop" and _invariant_nodes(node.attrs["body"], 2 + node.attrs["carried"])
-               for node in graph.nodes):
+    invariant = {id(node): _invariant_nodes(node.attrs["body"], 2 + node.attrs["carried"])
+                 for node in graph.nodes if node.op == "Loop"}
+    if not any(invariant.values()):
         return graph
     names = NameGenerator(_names(graph))
     constants, constant_values = dict(graph.constants), dict(graph.constant_values)
     nodes: list[Node] = []
     for node in graph.nodes:
-        hoisted = _invariant_nodes(node.attrs["body"], 2 + node.attrs["carried"]) if node.op == "Loop" else []
+        hoisted = invariant.get(id(node), [])
         if not hoisted:
             nodes.append(node)
             continue
