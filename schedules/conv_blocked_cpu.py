@@ -29,15 +29,17 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
 from convrnn.schedules.generic import parallelize_and_vectorize
-from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, parallel_fused, largest_divisor, row_tile, schedule_rows,
-                                      tile_reduction, vectorize_innermost, with_knobs)
+from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, largest_divisor, parallel_fused,
+                                      row_tile, schedule_rows, tile_reduction, vectorize_innermost, with_knobs)
 
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
 MIN_ROW_TILE = 4  # rows per tile worth keeping the width untiled for (a symbolic width)
-PAIRED_ROW = 16  # output rows at least this long tile two channel blocks by part of the row,
-MIN_PAIRED_TILE = 6  # in whole tiles of at least this many positions (no guarded partial tile)
+# Untuned, an output row at least PAIRED_ROW long tiles two channel blocks by part of the row,
+# in whole tiles of at least MIN_PAIRED_TILE positions (no guarded partial tile).
+PAIRED_ROW = 16
+MIN_PAIRED_TILE = 6
 
 
 def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
@@ -50,20 +52,18 @@ def _whole_width_tiles(out_shape: Sequence[Any], rank: int) -> bool:
     return rank == 1 or isinstance(height, str) or largest_divisor(height, ACCUMULATORS) < MIN_ROW_TILE
 
 
-def _symbolic_tile(out_blocks: int, attrs: dict[str, Any], budget: int) -> tuple[int, int]:
-    """(width tile, channel blocks) of a register tile over a symbolic width: the most
-    accumulators `budget` holds, the narrower tile on a tie (less padding computed); a
-    depthwise conv's tile has one channel block."""
-    if attrs["group"] > 1:
-        return SYMBOLIC_WIDTH_TILE, 1
-    choices = [(tile, largest_divisor(out_blocks, budget // tile)) for tile in (SYMBOLIC_WIDTH_TILE, 4)]
-    return max(choices, key=lambda c: (c[0] * c[1], -c[0]))
-
-
 def symbolic_width_tile(attrs: dict[str, Any], out_blocks: int) -> int:
-    """The width tile of a blocked conv whose output width is symbolic (1: no padded compute)."""
-    default = _symbolic_tile(out_blocks, attrs, ACCUMULATORS)[0]
-    return int((attrs.get("knobs") or {}).get("ow_tile", default))
+    """The width tile of a blocked conv whose output width is symbolic (1: no padded compute).
+    Untuned: of 8 and 4 positions, the one whose tile by the channel blocks beside it (a
+    divisor of `out_blocks`) holds the most accumulators, the narrower on a tie (less padding
+    computed); 8 for a depthwise conv (one channel block)."""
+    tuned = (attrs.get("knobs") or {}).get("ow_tile")
+    if tuned is not None:
+        return int(tuned)
+    if attrs["group"] > 1:
+        return SYMBOLIC_WIDTH_TILE
+    return max((SYMBOLIC_WIDTH_TILE, 4),
+               key=lambda tile: (tile * largest_divisor(out_blocks, ACCUMULATORS // tile), -tile))
 
 
 def conv_blocked_compute(x: Any, w: Any, bias: Optional[Any], attrs: dict[str, Any], out_shape: Sequence[Any],
@@ -129,9 +129,10 @@ def _accumulator_budget(block: int, lanes: int) -> int:
 
 def conv_blocked_knobs(out_blocks: int, out_height: int, out_width: Optional[int], attrs: dict[str, Any],
                        lanes: int) -> dict[str, Any]:
-    """Untuned default tiles: as many positions of one row as fit (rows too when the row is
-    short or symbolic), and two channel blocks per tile when there is still room (each
-    broadcast input then serves both)."""
+    """Untuned default tiles: on a long row (PAIRED_ROW), whole tiles of a third of the
+    registers' positions by two channel blocks; otherwise as many positions of one row as fit
+    (rows too when the row is short or symbolic), and two channel blocks per tile when there is
+    still room (each broadcast input then serves both)."""
     budget = _accumulator_budget(attrs["block"], lanes)
     paired = largest_divisor(out_width, max(budget // 3, 1))
     if (attrs["group"] == 1 and out_blocks % 2 == 0 and out_width is not None and out_width >= PAIRED_ROW
