@@ -13,8 +13,7 @@ def _expand(ctx, x, target):
     except ValueError as exc:
         raise ctx.error(str(exc)) from None
     if equalities:  # two symbolic dims ONNX requires equal (a run-time slice's and a range's)
-        ctx.builder.refine(equalities)
-        x = ctx.required_input(0)
+        ctx.builder.refine(equalities)  # rewrites x's type too
         shape = tuple(ctx.builder.refined_dims(shape))
     if shape == x.type.shape:
         return [x]

@@ -118,6 +118,7 @@ def _run_time_slice(ctx, axes, steps):
     steps = [1] * len(axes) if steps is None else list(steps)
     if any(isinstance(v, str) for v in axes + steps):
         raise ctx.unsupported("slice axes or steps computed from symbolic dims with run-time starts or ends")
+    steps = [int(s) for s in steps]
     if len(steps) != len(axes) or starts.type.shape != (len(axes),) or ends.type.shape != (len(axes),):
         raise ctx.error(f"starts {starts.type}, ends {ends.type}, axes {axes} and steps {steps} differ in length")
     if any(not -x.type.rank <= a < x.type.rank for a in axes) or 0 in steps:
@@ -126,12 +127,11 @@ def _run_time_slice(ctx, axes, steps):
     if len(set(axes)) != len(axes):
         raise ctx.error(f"axes {axes} repeat an axis")
     dims = [ctx.new_dim(f"slice{axis}") for axis in axes]
-    firsts, _ = ctx.emit("SliceBounds", [x, starts, ends],
-                         {"axes": axes, "steps": [int(s) for s in steps], "binds": dims}, temp=True)
+    firsts, _ = ctx.emit("SliceBounds", [x, starts, ends], {"axes": axes, "steps": steps, "binds": dims}, temp=True)
     sizes = list(x.type.shape)
     for axis, dim in zip(axes, dims):
         sizes[axis] = dim
-    return ctx.emit("DynamicSlice", [x, firsts], {"axes": axes, "steps": [int(s) for s in steps], "sizes": sizes})
+    return ctx.emit("DynamicSlice", [x, firsts], {"axes": axes, "steps": steps, "sizes": sizes})
 
 
 @converter("Slice", since=10)
