@@ -19,6 +19,25 @@ def accumulators(lanes: int) -> int:
     return ACCUMULATORS if lanes >= 16 else ACCUMULATORS // 2
 
 
+def vector_registers(lanes: int) -> int:
+    return 32 if lanes >= 16 else 16
+
+
+def broadcast_tile_registers(positions: int, vectors: int) -> int:
+    """Vector registers a broadcast register tile holds live: positions x vectors accumulators,
+    the weight vectors, and each position's broadcast input while more than one vector uses it
+    (LLVM keeps every broadcast of a step for its reuse across the weight vectors)."""
+    return positions * vectors + (positions if vectors > 1 else 1) + vectors
+
+
+def broadcast_tile_score(positions: int, vectors: int, extent: Optional[int]) -> float:
+    """FMAs per load of a broadcast tile (positions x vectors FMAs per positions + vectors
+    loads), times the useful share of the compute when tiles of `positions` cover `extent`
+    (a partial last tile computes in full, guarded; a symbolic extent counts as whole tiles)."""
+    useful = 1.0 if extent is None else extent / (-(-extent // positions) * positions)
+    return positions * vectors / (positions + vectors) * useful
+
+
 def largest_divisor(extent: Optional[int], limit: int) -> int:
     """The largest divisor of extent that is <= limit (1 for a symbolic extent)."""
     if not extent:
@@ -82,7 +101,7 @@ def parallel_fused(sch: Any, loops: list) -> Any:
 
 def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: list[Optional[int]],
                    vector_axis: int, lanes: int, layout_block: int = 0,
-                   outer_order: Optional[list[int]] = None) -> Any:
+                   outer_order: Optional[list[int]] = None, serial_last: bool = False) -> Any:
     """The register-blocked form of a reduction block over an output tile; returns the fused
     parallel loop over tiles (a producer computed per tile goes there).
 
@@ -90,7 +109,9 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     copy-out block; factors: a tile size for each output axis (None: not tiled); vector_axis:
     the output axis vectorized; layout_block: when vectorizing an axis other than the last,
     the cache gets that axis's tile as its innermost dim so the accumulators are contiguous;
-    outer_order: a permutation of the output axes for the loops over tiles (default: in order).
+    outer_order: a permutation of the output axes for the loops over tiles (default: in order);
+    serial_last: the last of those loops runs serially inside the parallel one (a task per row
+    of tiles: a symbolic extent's tile index then costs no division per tile).
     """
     if epilogue is None:
         # `reduction` now accumulates into a local cache; the returned block copies it out.
@@ -105,8 +126,12 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     if outer_order is not None:
         outer = [outer[axis] for axis in outer_order]
     sch.reorder(*outer, *tile)
-    tiles = parallel_fused(sch, outer)
-    hold_in_registers(sch, reduction, tiles, vector_axis, lanes)
+    if serial_last and len(outer) > 1:
+        tiles = parallel_fused(sch, outer[:-1])
+        hold_in_registers(sch, reduction, outer[-1], vector_axis, lanes)
+    else:
+        tiles = parallel_fused(sch, outer)
+        hold_in_registers(sch, reduction, tiles, vector_axis, lanes)
     vectorize_innermost(sch, epilogue, lanes)
     return tiles
 
@@ -127,12 +152,12 @@ def hold_in_registers(sch: Any, block: Any, at: Any, vector_axis: int, lanes: in
     sch.reorder(*reduction, *spatial, vector)
     # Vectorize while the block still has its init (a block without one is not "compact"),
     # then split the init off in front of the reduction loops.
-    _vectorize_and_unroll(sch, block, len(spatial) + 1, lanes)
+    vectorize_and_unroll(sch, block, len(spatial) + 1, lanes)
     init = sch.decompose_reduction(block, reduction[0])
-    _vectorize_and_unroll(sch, init, len(spatial) + 1, lanes)
+    vectorize_and_unroll(sch, init, len(spatial) + 1, lanes)
 
 
-def _vectorize_and_unroll(sch: Any, block: Any, tile_loops: int, lanes: int) -> None:
+def vectorize_and_unroll(sch: Any, block: Any, tile_loops: int, lanes: int) -> None:
     tile = sch.get_loops(block)[-tile_loops:]
     _vectorize(sch, tile[-1], lanes)
     for loop in tile[:-1]:

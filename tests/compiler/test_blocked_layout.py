@@ -193,6 +193,62 @@ def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
                                        rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("out_blocks, height, width, lanes", [
+    (4, 300, 161, 16), (2, 80, 80, 16), (4, 25, 77, 16), (32, 7, 7, 16), (3, None, None, 16), (5, 10, 10, 16),
+    (1, 160, 160, 16), (6, 80, 80, 16), (4, 300, 161, 8), (8, 12, 38, 8)])
+def test_dense_register_tiles_fit_the_vector_registers(out_blocks, height, width, lanes):
+    from convrnn.schedules.conv_blocked_cpu import MAX_OC_BLOCKS, SYMBOLIC_WIDTHS, dense_register_tile
+    from convrnn.schedules.tiling import broadcast_tile_registers, vector_registers
+
+    widths = SYMBOLIC_WIDTHS if width is None else None
+    ow, oh, blocks = dense_register_tile(out_blocks, height, width, lanes, ACTIVATION_BLOCK, widths)
+    assert out_blocks % blocks == 0 and blocks <= MAX_OC_BLOCKS
+    assert broadcast_tile_registers(ow * oh, blocks * ACTIVATION_BLOCK // lanes) < vector_registers(lanes)
+    assert height is None or height % oh == 0
+    if lanes == 16 and out_blocks % 4 == 0 and (width or 8) >= 5:
+        assert blocks == 4  # every broadcast input serves four channel blocks
+
+
+def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_row():
+    """161 output positions of 64 channels from 32: 5 x 4 tiles (a partial last tile, so the
+    row is computed padded to 165 and cropped in the write-back), the input channel blocks
+    outermost along the row."""
+    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs, padded_width_tile
+
+    attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK)
+    knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=2)
+    assert (knobs["ow_tile"], knobs["oc_blocks"], knobs["reduce_rows"]) == (5, 4, True)
+    assert padded_width_tile(attrs, 4, 3, 161, 2) == 5
+    assert padded_width_tile(attrs, 4, 3, 160, 2) == 1  # whole tiles: nothing to crop
+
+
+@pytest.mark.parametrize("reduce_rows", [True, False], ids=["row_by_row", "tile_by_tile"])
+@pytest.mark.parametrize("width", [13, 15], ids=["padded", "whole_tiles"])
+def test_both_reduction_orders_give_the_same_numbers(monkeypatch, reduce_rows, width):
+    from convrnn.schedules import conv_blocked_cpu
+
+    defaults = conv_blocked_cpu.conv_blocked_knobs
+    monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs",
+                        lambda *args, **kwargs: {**defaults(*args, **kwargs), "reduce_rows": reduce_rows})
+    b = Builder(8, (3, width), seed=2, width=None)
+    a = b.conv("x", 32, act="Relu")
+    model = b.model(b.conv(a, 64, act="Relu"))
+    model.graph.name = f"rows_{reduce_rows}_{width}"
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 8, 3, width), seed=width)},
+                                       rtol=1e-4, atol=1e-4)
+
+
+def test_a_conv_over_symbolic_height_and_width_runs_a_task_per_row():
+    b = Builder(8, (5, 7), seed=4)
+    b.inputs = [support.tensor_info("x", "float32", ["n", 8, "h", "w"])]
+    a = b.conv("x", 48, act="Relu")
+    c = b.conv(a, 64, kernel=1, pad=0)
+    model = b.model(b.conv(c, 64, group=64, bias=False))
+    for shape in ((1, 8, 5, 7), (2, 8, 3, 17), (1, 8, 1, 1)):
+        support.assert_matches_onnxruntime(model, {"x": support.random_input(shape, seed=shape[3])},
+                                           rtol=1e-4, atol=1e-4)
+
+
 def test_winograd_convs_read_and_write_the_layout(monkeypatch):
     import sys
 
