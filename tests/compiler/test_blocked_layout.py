@@ -205,19 +205,20 @@ def test_dense_register_tiles_fit_the_vector_registers(out_blocks, height, width
     assert out_blocks % blocks == 0 and blocks <= MAX_OC_BLOCKS
     assert broadcast_tile_registers(ow * oh, blocks * ACTIVATION_BLOCK // lanes) < vector_registers(lanes)
     assert height is None or height % oh == 0
-    if lanes == 16 and out_blocks % 4 == 0 and (width or 8) >= 5:
+    if lanes == 16 and out_blocks % 4 == 0 and (width or 14) >= 14:
         assert blocks == 4  # every broadcast input serves four channel blocks
 
 
 def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_row():
-    """161 output positions of 64 channels from 32: 5 x 4 tiles (a partial last tile, so the
+    """161 output positions of 64 channels from 128: 5 x 4 tiles (a partial last tile, so the
     row is computed padded to 165 and cropped in the write-back), the input channel blocks
-    outermost along the row."""
+    outermost along the row (a tile's weights, 288 KB, would not stay in cache)."""
     from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs, padded_width_tile
 
-    attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK)
-    knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=2)
+    attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK, kernel_shape=[3, 3])
+    knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=8)
     assert (knobs["ow_tile"], knobs["oc_blocks"], knobs["reduce_rows"]) == (5, 4, True)
+    assert not conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=2)["reduce_rows"]  # its weights fit L1
     assert padded_width_tile(attrs, 4, 3, 161, 2) == 5
     assert padded_width_tile(attrs, 4, 3, 160, 2) == 1  # whole tiles: nothing to crop
 
