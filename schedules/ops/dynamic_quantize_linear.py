@@ -59,6 +59,7 @@ class DynamicQuantizeLinear(OpDef):
         return [y, scale, zero_point]
 
     def schedule(self, sch, target, attrs):
+        from convrnn.compiler import tvm_adapter as tvm_
         from convrnn.schedules.generic import parallelize_and_vectorize, schedule_generic
         from convrnn.schedules.tiling import blocks_by_name, tile_reduction
 
@@ -67,28 +68,40 @@ class DynamicQuantizeLinear(OpDef):
             schedule_generic(sch, target)
             return
         for kind in ("min", "max"):  # row blocks in parallel, the row vectorized
-            tile_reduction(sch, stages[f"{kind}_by_rows"], None, [None, target.vector_lanes], 1, target.vector_lanes)
+            block = stages[f"{kind}_by_rows"]
+            rank = len(tvm_.block_iter_kinds(sch, block)) - 1  # the partial result's
+            tile_reduction(sch, block, None, [None] * (rank - 1) + [ROW_VECTORS * target.vector_lanes], rank - 1,
+                           target.vector_lanes)
         # The scale and zero point stay scalars of their own (inlined, every element would
         # recompute them); the quantization runs in parallel, vectorized.
         parallelize_and_vectorize(sch, stages["quantize"], target.vector_lanes)
 
 
 ROW_BLOCK = 64  # rows each task of the first reduction pass takes
+ROW_VECTORS = 8  # vectors of a row each task of it takes: a row's 8 x 64 contiguous bytes
 
 
 def _by_row_blocks(x) -> bool:
-    """Whether x's last axis is a static multiple of 16 floats (the reduction then runs in two
+    """Whether x's last axis is a static multiple of 128 floats (the reduction then runs in two
     passes: per block of rows, vectorized along the row, then over the blocks)."""
     last = x.shape[-1] if len(x.shape) > 1 else None
-    return hasattr(last, "value") and int(last) % 16 == 0
+    return hasattr(last, "value") and int(last) % (ROW_VECTORS * 16) == 0
 
 
 def _extremum_by_row_blocks(x, kind: str):
-    """min or max of x: over blocks of ROW_BLOCK rows of its last axis (a block past the last
-    row rereads it: min and max do not mind), then over the blocks' partial results."""
+    """min or max of x: over blocks of rows of its last axis, then over the blocks' partial
+    results. A block is ROW_BLOCK rows of a matrix (one past the last row rereads it: min and
+    max do not mind), or of a higher rank the rows of its second-to-last axis: its rows then
+    need no index decomposed per row (by divisions, where the dims are symbolic)."""
     from convrnn.compiler.tvm_adapter import te, tirx
 
     reduce = te.min if kind == "min" else te.max
+    if len(x.shape) > 2:
+        j = te.reduce_axis((0, x.shape[-2]), name="j")
+        partial = te.compute((*x.shape[:-2], x.shape[-1]),
+                             lambda *i: reduce(x[(*i[:-1], j, i[-1])], axis=j), name=f"{kind}_by_rows")
+        axes = [te.reduce_axis((0, dim), name=f"b{k}") for k, dim in enumerate(partial.shape)]
+        return te.compute((), lambda: reduce(partial[tuple(axes)], axis=axes), name=kind)
     rows = 1
     for dim in x.shape[:-1]:
         rows = rows * dim

@@ -471,11 +471,12 @@ def test_dynamic_quantize_lstm_packed_kernel_uses_vnni():
     assert "vpdpbusd" in executable.mod.inspect_source("asm")
 
 
-@pytest.mark.parametrize("shape, feed", [([1, "T", "T", 32], (1, 7, 7, 32)), (["n", 48], (130, 48)), ([3, 16], (3, 16))],
-                         ids=str)
+@pytest.mark.parametrize("shape, feed", [([1, "T", "T", 128], (1, 7, 7, 128)), (["b", "T", 3, 256], (2, 5, 3, 256)),
+                                         (["n", 256], (130, 256)), ([3, 128], (3, 128))], ids=str)
 def test_dynamic_quantize_linear_by_row_blocks(shape, feed):
-    # a last axis of whole vectors reduces in two passes (blocks of rows, then the blocks):
-    # bit-exact with onnxruntime at row counts that are not whole blocks
+    # a last axis of whole vector rows reduces in two passes (blocks of rows: of a matrix 64,
+    # of a higher rank its second-to-last axis; then the blocks): bit-exact with onnxruntime
+    # at row counts that are not whole blocks
     from onnx import helper
 
     import support
