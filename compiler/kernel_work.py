@@ -36,7 +36,7 @@ def multiply_adds(node: Node, inputs: Sequence[Optional[Shape]], outputs: Sequen
     if op == "ConvTranspose":  # each input element meets O/g x K weights: prod(W) / C of them
         x, w = inputs[0], inputs[1]
         return prod(x) * prod(w) // x[1]
-    if op in ("MatMul", "MatMulInteger"):
+    if op in ("MatMul", "MatMulInteger", "MatMulIntegerPacked"):
         return prod(y) * inputs[0][-1]
     if op == "Gemm":
         a = inputs[0]

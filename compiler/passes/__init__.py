@@ -18,6 +18,7 @@ from convrnn.compiler.passes.fold_sequence_transpose import fold_sequence_transp
 from convrnn.compiler.passes.fuse_epilogue import fuse_epilogue
 from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 from convrnn.compiler.passes.hoist_loop_invariants import hoist_loop_invariants
+from convrnn.compiler.passes.pack_integer_matmul import pack_integer_matmul
 from convrnn.compiler.passes.pad_dense_columns import pad_dense_columns
 from convrnn.compiler.passes.recognize_hard_swish import recognize_hard_swish
 from convrnn.compiler.passes.select_winograd import select_winograd
@@ -31,6 +32,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("compute_bit_patterns_in_float32", compute_bit_patterns_in_float32),
     ("fold_pad_into_conv", fold_pad_into_conv),
     ("zero_initial_states", zero_initial_states),
+    ("pack_integer_matmul", pack_integer_matmul),
     ("eliminate_dead_code", eliminate_dead_code),
     ("hoist_loop_invariants", hoist_loop_invariants),
     ("unit_width_conv_as_1d", unit_width_conv_as_1d),

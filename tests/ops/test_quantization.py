@@ -177,6 +177,65 @@ def test_matmul_integer_per_column_b_zero_point_and_no_a_zero_point():
     support.assert_matches_onnxruntime(model, {"A": _integers((6, 33), "uint8", 5)}, **EXACT)
 
 
+def _ops(model):
+    from convrnn.compiler.passes import run_pipeline
+    from convrnn.frontend import import_onnx
+
+    return [n.op for n in run_pipeline(import_onnx(model), verify=True).nodes]
+
+
+@pytest.mark.parametrize("b_dtype, b_zero, a_shape, feeds", [
+    ("int8", np.array(3, "int8"), ["batch", "seq", 40], [(1, 1, 40), (2, 7, 40)]),
+    ("uint8", np.arange(120, 168, dtype="uint8"), ["m", 40], [(13, 40)]),
+    ("int8", None, [40], [(40,)]),
+], ids=["scalar_zero_point", "per_column_zero_point", "a_vector"])
+def test_matmul_integer_by_a_constant_b_runs_packed_and_exact(b_dtype, b_zero, a_shape, feeds):
+    """uint8 A by a constant [40, 48] B: B - its zero point packed for the dot-product kernel
+    (rows of A past a whole register tile of 6, a vector A), bit-exact with onnxruntime."""
+    rng = np.random.default_rng(11)
+    low, high = (-100, 100) if b_dtype == "int8" else (0, 255)
+    b = rng.integers(low, high + 1, (40, 48)).astype(b_dtype)
+    if b_dtype == "uint8":  # b - zero point must fit int8
+        b = np.clip(b.astype(np.int32), b_zero.astype(np.int32) - 128, b_zero.astype(np.int32) + 127).astype("uint8")
+    inits = [("B", b)] + ([] if b_zero is None else [("b_zero", b_zero)])
+    node = helper.make_node("MatMulInteger", ["A", "B", "a_zero", "b_zero" if b_zero is not None else ""], ["Y"])
+    inputs = [support.tensor_info("A", "uint8", a_shape), support.tensor_info("a_zero", "uint8", [])]
+    model = _model([node], inputs, [support.tensor_info("Y", "int32", None)], inits, opset=10)
+    assert "MatMulIntegerPacked" in _ops(model) and "MatMulInteger" not in _ops(model)
+    for seed, shape in enumerate(feeds):
+        support.assert_matches_onnxruntime(model, {"A": _integers(shape, "uint8", seed), "a_zero": np.array(131, "uint8")},
+                                           **EXACT)
+
+
+@pytest.mark.parametrize("vnni", [True, False], ids=["vpdpbusd", "int32_sums"])
+def test_packed_integer_matmul_kernel_with_and_without_vnni(vnni):
+    import tvm
+
+    from convrnn.schedules.integer_matmul_packed import pack_integer_matrix, packed_integer_matmul_primfunc
+
+    rng = np.random.default_rng(14)
+    a = rng.integers(0, 256, (9, 64)).astype("uint8")
+    b = rng.integers(-128, 128, (64, 32)).astype("int8")
+    packed, sums = pack_integer_matrix(b, None)
+    zero = np.array(77, "uint8")
+    y = np.zeros((9, 32), "int32")
+    target = tvm.target.Target({"kind": "llvm", "mcpu": "rocketlake" if vnni else "skylake-avx512"})
+    executable = tvm.compile(tvm.IRModule({"main": packed_integer_matmul_primfunc(64, 32, True, vnni)}), target=target)
+    tensors = [tvm.runtime.tensor(t) for t in (a, packed, sums, zero, y)]
+    executable["main"](*tensors)
+    expected = (a.astype(np.int32) - 77) @ b.astype(np.int32)
+    np.testing.assert_array_equal(tensors[-1].numpy(), expected)
+    assert ("vpdpbusd" in executable.mod.inspect_source("asm")) == vnni
+
+
+def test_matmul_integer_whose_shifted_b_does_not_fit_int8_stays_as_it_is():
+    node = helper.make_node("MatMulInteger", ["A", "B"], ["Y"])
+    model = _model([node], [support.tensor_info("A", "uint8", ["m", 8])], [support.tensor_info("Y", "int32", None)],
+                   [("B", _integers((8, 16), "uint8", 12))], opset=10)
+    assert "MatMulInteger" in _ops(model)
+    support.assert_matches_onnxruntime(model, {"A": _integers((5, 8), "uint8", 13)}, **EXACT)
+
+
 def _numpy_matmul_integer(model, feeds):
     """(A - a_zero [M] per row) @ (B - b_zero), in int32: the ONNX reference evaluator cannot
     broadcast an M-element zero point against [M, K]."""
