@@ -203,12 +203,20 @@ class _Rewriter:
             (shape[0], channel_blocks(shape[1], ACTIVATION_BLOCK), *shape[2:], ACTIVATION_BLOCK), value.type.dtype))
 
     def to_blocked(self, value: Value) -> Value:
-        if id(value) not in self.blocked:
+        if id(value) in self.blocked:
+            return self.blocked[id(value)]
+        if value.name in self.constants:  # laid out here, once (a batch norm's scale and shift)
+            array = self.constants[value.name]
+            blocks = channel_blocks(array.shape[1], ACTIVATION_BLOCK)
+            padded = pad_axis(array, 1, blocks * ACTIVATION_BLOCK)
+            split = padded.reshape(array.shape[0], blocks, ACTIVATION_BLOCK, *array.shape[2:])
+            out = self.constant(f"{value.name}_blocked", np.ascontiguousarray(np.moveaxis(split, 2, -1)))
+        else:
             out = self.twin(value)
             self.nodes.append(Node("ToBlocked", (value,), (out,), {"block": ACTIVATION_BLOCK},
                                    name=f"{value.name}/to_blocked"))
-            self.blocked[id(value)] = out
-        return self.blocked[id(value)]
+        self.blocked[id(value)] = out
+        return out
 
     def unblock(self, value: Optional[Value]) -> None:
         """Produce `value` in NCHW again before a reader outside the layout (once)."""

@@ -250,6 +250,22 @@ def test_a_conv_over_symbolic_height_and_width_runs_a_task_per_row():
                                            rtol=1e-4, atol=1e-4)
 
 
+def test_a_constant_read_in_the_layout_is_laid_out_at_compile_time():
+    """A batch norm after a pool (not foldable into the conv) reads its scale and shift as
+    blocked constants: no ToBlocked runs for them."""
+    b = Builder(3, (8, 10), seed=9, width=None)
+    a = b.op("MaxPool", b.conv("x", 20, act="Relu"), kernel_shape=[2, 2], strides=[2, 2])
+    stats = [b.name(k) for k in ("scale", "shift", "mean", "var")]
+    rng = np.random.default_rng(3)
+    b.inits += [(stats[0], rng.uniform(0.5, 2, 20).astype(np.float32)), (stats[1], rng.standard_normal(20).astype(np.float32)),
+                (stats[2], rng.standard_normal(20).astype(np.float32)), (stats[3], rng.uniform(0.5, 2, 20).astype(np.float32))]
+    norm = b.op("BatchNormalization", a, *stats)
+    model = b.model(b.conv(norm, 16, act="Relu"))
+    got = ops(model)
+    assert "ToBlocked" not in got and got.count("ConvBlocked") == 2
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((2, 3, 8, 10), seed=4)}, rtol=1e-4, atol=1e-5)
+
+
 def test_winograd_convs_read_and_write_the_layout(monkeypatch):
     import sys
 
