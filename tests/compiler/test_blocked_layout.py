@@ -366,11 +366,12 @@ def test_a_squeeze_and_excitation_scale_stays_in_the_layout():
     support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 16, 8, 6))}, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("channels", [(32, 16), (24, 24), (24, 40)], ids=str)
+@pytest.mark.parametrize("channels", [(32, 16), (24, 24), (24, 40), (24, 240)], ids=str)
 def test_an_fpn_upsample_and_concatenate_stays_in_the_layout(channels):
     # a PAN/FPN neck: the coarse level upsampled (nearest, 2x) and concatenated along the
     # channels with the fine level, read by a 1 x 1 conv: no conversion between the convs, and
-    # levels whose channels are not whole blocks shift into place
+    # levels whose channels are not whole blocks shift into place (unrolled per position up to
+    # MAX_UNROLLED_CHANNELS output channels, (24, 240) past it)
     coarse_channels, fine_channels = channels
     b = Builder(16, (8, 8))
     fine = b.conv("x", fine_channels, act="Relu")
