@@ -29,6 +29,7 @@ Stages: "pad" (absent without padding), "conv", "crop" (a padded width only), "b
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Sequence
 
 from convrnn.compiler import tvm_adapter as tvm_
@@ -99,7 +100,7 @@ def dense_register_tile(out_blocks: int, out_height: Optional[int], out_width: O
             for oh in heights:
                 if broadcast_tile_registers(ow * oh, vectors) > limit:
                     continue
-                score = broadcast_tile_score(ow * oh, vectors, None) * useful_share(out_width, ow) ** 2
+                score = broadcast_tile_score(ow * oh, vectors) * useful_share(out_width, ow) ** 2
                 key = (round(score, 6), -broadcast_tile_registers(ow * oh, vectors))
                 if best_key is None or key > best_key:
                     best, best_key = (ow, oh, blocks), key
@@ -188,9 +189,7 @@ def conv_blocked_knobs(out_blocks: int, out_height: Optional[int], out_width: Op
     conv's as many positions of one row as fit (rows too when the row is short or symbolic)."""
     if attrs["group"] == 1:
         ow_tile, oh_tile, oc_blocks = dense_register_tile(out_blocks, out_height, out_width, lanes, attrs["block"])
-        taps = 1
-        for k in attrs["kernel_shape"]:
-            taps *= int(k)
+        taps = math.prod(int(k) for k in attrs["kernel_shape"])
         tile_weights = in_blocks * taps * oc_blocks * attrs["block"] * attrs["in_block"] * 4
         reduce_rows = (bool(attrs["in_block"]) and in_blocks > 1 and out_width is not None and ow_tile < out_width
                        and tile_weights >= REDUCE_ROWS_MIN_WEIGHTS)

@@ -27,28 +27,13 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from convrnn.schedules.dynamic_quantize_lstm_cpu import StepRules, mlas_logistic, mlas_tanh
+from convrnn.schedules.vnni import vpdpbusd
 
 F32 = "float32"
 I32 = "int32"
 LANES = 16          # int32 lanes of one vector of products
 ROWS = 6            # projection: rows of X per register tile
 COLUMN_VECTORS = 4  # projection: column vectors per register tile (ROWS x this accumulators)
-VPDPBUSD = "llvm.x86.avx512.vpdpbusd.512"
-
-# LLVM CPU names with AVX512-VNNI (vpdpbusd on 512-bit vectors).
-_VNNI_CPUS = ("cascadelake", "cooperlake", "icelake-client", "icelake-server", "tigerlake", "rocketlake",
-              "sapphirerapids", "emeraldrapids", "graniterapids", "graniterapids-d", "diamondrapids",
-              "znver4", "znver5")
-
-
-def has_vnni(target) -> bool:
-    """Whether the LLVM target may use AVX512-VNNI: its mcpu implies it, or its mattr adds it."""
-    config = target.json if hasattr(target, "json") else dict(target)
-    mattr = config.get("mattr") or []
-    mattr = [mattr] if isinstance(mattr, str) else list(mattr)
-    if "-avx512vnni" in mattr:
-        return False
-    return str(config.get("mcpu", "")) in _VNNI_CPUS or "+avx512vnni" in mattr
 
 
 def unit_tile(hidden: int) -> int:
@@ -148,10 +133,8 @@ def packed_primfunc(attrs: dict, vnni: bool, threads: int) -> Any:
     def mac(ACC, a0, a1, A, r, k4, WT, d, tile, v):
         """ACC[a0, a1, 0:16] += sum over k of A[r, 4 k4 + k] (uint8) * WT[d, tile, k4, v, 4 lane + k] (int8)."""
         if vnni:
-            ACC[a0, a1, T.ramp(0, 1, LANES)] = T.call_llvm_pure_intrin(
-                "int32x16", VPDPBUSD, ACC[a0, a1, T.ramp(0, 1, LANES)],
-                T.reinterpret("int8x64", T.broadcast(T.reinterpret(I32, A[r, T.ramp(k4 * 4, 1, 4)]), LANES)),
-                WT[d, tile, k4, v, T.ramp(0, 1, 4 * LANES)])
+            ACC[a0, a1, T.ramp(0, 1, LANES)] = vpdpbusd(ACC[a0, a1, T.ramp(0, 1, LANES)], A[r, T.ramp(k4 * 4, 1, 4)],
+                                                        WT[d, tile, k4, v, T.ramp(0, 1, 4 * LANES)])
         else:
             for lane in T.vectorized(LANES):
                 ACC[a0, a1, lane] = ACC[a0, a1, lane] + (

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from convrnn.schedules.vnni import vpdpbusd
+
 LANES = 16
 ROWS = 6
 COLUMN_VECTORS = 4
-VPDPBUSD = "llvm.x86.avx512.vpdpbusd.512"
 
 
 def packable(k: int, n: int) -> bool:
@@ -49,7 +50,7 @@ def _column_vectors(vectors: int) -> int:
     return next(c for c in (COLUMN_VECTORS, 2, 1) if vectors % c == 0)
 
 
-def packed_integer_matmul_primfunc(k: int, n: int, has_a_zero: bool, vnni: bool) -> Any:
+def packed_integer_matmul_primfunc(k: int, n: int, vnni: bool) -> Any:
     from tvm.script import tirx as T
 
     K4, NV = k // 4, n // LANES
@@ -61,10 +62,8 @@ def packed_integer_matmul_primfunc(k: int, n: int, has_a_zero: bool, vnni: bool)
     def mac(acc, r, v, A, row, k4, WP, vector):
         """acc[r, v, 0:16] += sum over 4 k of A[row, 4 k4 + k] (uint8) * WP[vector, k4, 4 lane + k] (int8)."""
         if vnni:
-            acc[r, v, T.ramp(0, 1, LANES)] = T.call_llvm_pure_intrin(
-                "int32x16", VPDPBUSD, acc[r, v, T.ramp(0, 1, LANES)],
-                T.reinterpret("int8x64", T.broadcast(T.reinterpret(I32, A[row, T.ramp(k4 * 4, 1, 4)]), LANES)),
-                WP[vector, k4, T.ramp(0, 1, 4 * LANES)])
+            acc[r, v, T.ramp(0, 1, LANES)] = vpdpbusd(acc[r, v, T.ramp(0, 1, LANES)], A[row, T.ramp(k4 * 4, 1, 4)],
+                                                      WP[vector, k4, T.ramp(0, 1, 4 * LANES)])
         else:
             for lane in T.vectorized(LANES):
                 acc[r, v, lane] = acc[r, v, lane] + (
@@ -73,50 +72,30 @@ def packed_integer_matmul_primfunc(k: int, n: int, has_a_zero: bool, vnni: bool)
                     + T.Cast(I32, A[row, k4 * 4 + 2]) * T.Cast(I32, WP[vector, k4, lane * 4 + 2])
                     + T.Cast(I32, A[row, k4 * 4 + 3]) * T.Cast(I32, WP[vector, k4, lane * 4 + 3]))
 
-    @T.macro
-    def tile(A, WP, WSUM, zero, Y, rows, task):
-        block = task // GROUPS
-        group = task % GROUPS
-        acc = T.alloc_buffer((ROWS, CV, LANES), I32, scope="local")
-        for r in T.unroll(ROWS):
-            for v in T.unroll(CV):
-                for lane in T.vectorized(LANES):
-                    acc[r, v, lane] = 0
-        for k4 in range(K4):
-            for r in T.unroll(ROWS):
-                for v in T.unroll(CV):
-                    mac(acc, r, v, A, T.min(block * ROWS + r, rows - 1), k4, WP, group * CV + v)
-        for r in T.unroll(ROWS):
-            if block * ROWS + r < rows:
-                for v in T.unroll(CV):
-                    for lane in T.vectorized(LANES):
-                        Y[block * ROWS + r, (group * CV + v) * LANES + lane] = (
-                            acc[r, v, lane] - zero * WSUM[(group * CV + v) * LANES + lane])
-
-    if has_a_zero:
-        @T.prim_func
-        def matmul_integer_packed(a_h: T.handle, wp_h: T.handle, wsum_h: T.handle, za_h: T.handle, y_h: T.handle):
-            T.func_attr({"tirx.noalias": True})
-            rows = T.int32()
-            A = T.match_buffer(a_h, (rows, k), "uint8")
-            WP = T.match_buffer(wp_h, (NV, K4, 4 * LANES), "int8")
-            WSUM = T.match_buffer(wsum_h, (n,), I32)
-            ZA = T.match_buffer(za_h, (), "uint8")
-            Y = T.match_buffer(y_h, (rows, n), I32)
-            for task in T.parallel((rows + ROWS - 1) // ROWS * GROUPS):
-                tile(A, WP, WSUM, T.Cast(I32, ZA[()]), Y, rows, task)
-
-        return matmul_integer_packed
-
     @T.prim_func
-    def matmul_integer_packed_no_zero(a_h: T.handle, wp_h: T.handle, wsum_h: T.handle, y_h: T.handle):
+    def matmul_integer_packed(a_h: T.handle, wp_h: T.handle, wsum_h: T.handle, za_h: T.handle, y_h: T.handle):
         T.func_attr({"tirx.noalias": True})
         rows = T.int32()
         A = T.match_buffer(a_h, (rows, k), "uint8")
         WP = T.match_buffer(wp_h, (NV, K4, 4 * LANES), "int8")
         WSUM = T.match_buffer(wsum_h, (n,), I32)
+        ZA = T.match_buffer(za_h, (), "uint8")
         Y = T.match_buffer(y_h, (rows, n), I32)
         for task in T.parallel((rows + ROWS - 1) // ROWS * GROUPS):
-            tile(A, WP, WSUM, 0, Y, rows, task)
+            acc = T.alloc_buffer((ROWS, CV, LANES), I32, scope="local")
+            for r in T.unroll(ROWS):
+                for v in T.unroll(CV):
+                    for lane in T.vectorized(LANES):
+                        acc[r, v, lane] = 0
+            for k4 in range(K4):
+                for r in T.unroll(ROWS):
+                    for v in T.unroll(CV):
+                        mac(acc, r, v, A, T.min(task // GROUPS * ROWS + r, rows - 1), k4, WP, task % GROUPS * CV + v)
+            for r in T.unroll(ROWS):
+                if task // GROUPS * ROWS + r < rows:
+                    for v in T.unroll(CV):
+                        for lane in T.vectorized(LANES):
+                            Y[task // GROUPS * ROWS + r, (task % GROUPS * CV + v) * LANES + lane] = (
+                                acc[r, v, lane] - T.Cast(I32, ZA[()]) * WSUM[(task % GROUPS * CV + v) * LANES + lane])
 
-    return matmul_integer_packed_no_zero
+    return matmul_integer_packed

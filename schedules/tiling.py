@@ -36,17 +36,15 @@ def useful_share(extent: Optional[int], tile: int) -> float:
     return 1.0 if extent is None else extent / (-(-extent // tile) * tile)
 
 
-def broadcast_tile_score(positions: int, vectors: int, extent: Optional[int]) -> float:
-    """How fast a broadcast tile of positions x vectors accumulators runs, relatively, where
-    tiles of `positions` cover `extent` (a symbolic extent counts as whole tiles): measured
+def broadcast_tile_score(positions: int, vectors: int) -> float:
+    """How fast a broadcast tile of positions x vectors accumulators runs, relatively: measured
     here on dense convs, the share of the FMA peak grew with the accumulators (8: 52%, 14-16:
     63-68%, 20: 70-79%) while there were at least MIN_FMAS_PER_LOAD FMAs per load (positions
-    + vectors loads a step; below, about the square of the shortfall: 14 x 1 ran at 34%), and
-    a row computed padded paid about the square of its useful share (7 positions: 7 x 2 ran
-    63%, 4 x 4 over 8 56%, 5 x 4 over 10 49%)."""
-    useful = useful_share(extent, positions)
+    + vectors loads a step; below, about the square of the shortfall: 14 x 1 ran at 34%). A
+    row computed padded pays about the square of its useful share on top (useful_share; 7
+    positions: 7 x 2 ran 63%, 4 x 4 over 8 56%, 5 x 4 over 10 49%)."""
     fmas_per_load = positions * vectors / (positions + vectors)
-    return positions * vectors * useful ** 2 * min(1.0, fmas_per_load / MIN_FMAS_PER_LOAD) ** 2
+    return positions * vectors * min(1.0, fmas_per_load / MIN_FMAS_PER_LOAD) ** 2
 
 
 def largest_divisor(extent: Optional[int], limit: int) -> int:

@@ -9,6 +9,8 @@ b_zero_point does not fit int8, or K and N are not whole groups of 4 and 16.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from convrnn.compiler import symbolic_dims
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.integer_matmul_packed import pack_integer_matrix, packable
@@ -57,9 +59,8 @@ def pack_integer_matmul(graph: Graph) -> Graph:
 
         rows = symbolic_dims.product(a.type.shape[:-1])
         k, n = b.type.shape
-        inputs = [view(a, (rows, k), "rows"), constant(packed[0], "packed"), constant(packed[1], "column_sums")]
-        if a_zero is not None:
-            inputs.append(view(a_zero, (), "scalar"))
+        a_zero = constant(np.zeros((), np.uint8), "a_zero") if a_zero is None else view(a_zero, (), "scalar")
+        inputs = [view(a, (rows, k), "rows"), constant(packed[0], "packed"), constant(packed[1], "column_sums"), a_zero]
         as_rows = tuple(out.type.shape) == (rows, n)
         product = out if as_rows else Value(names(f"{out.name}_rows"), TensorType((rows, n), "int32"))
         nodes.append(Node("MatMulIntegerPacked", tuple(inputs), (product,), {}, name=node.name))

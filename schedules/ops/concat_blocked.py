@@ -15,6 +15,11 @@ from convrnn.schedules.registry import OpDef, register
 MAX_UNROLLED_CHANNELS = 256  # output channels a position's unrolled copy may hold
 
 
+def _offsets(channels: list[int]) -> list[int]:
+    """Each input's first channel in the output."""
+    return [sum(channels[:j]) for j in range(len(channels))]
+
+
 @register
 class ConcatBlocked(OpDef):
     name = "ConcatBlocked"
@@ -35,7 +40,7 @@ class ConcatBlocked(OpDef):
         from convrnn.compiler.tvm_adapter import te, tirx
 
         block, channels = attrs["block"], list(attrs["channels"])
-        offsets = [sum(channels[:j]) for j in range(len(channels))]
+        offsets = _offsets(channels)
         dtype = inputs[0].dtype
 
         def value(n, outer, *rest):
@@ -58,7 +63,7 @@ class ConcatBlocked(OpDef):
         from convrnn.schedules.tiling import parallel_fused
 
         block, channels = attrs["block"], list(attrs["channels"])
-        offsets = [sum(channels[:j]) for j in range(len(channels))]
+        offsets = _offsets(channels)
         (concat,) = tvm_.blocks(sch)
         loops = sch.get_loops(concat)
         if target.kind != "llvm" or all(o % block == 0 for o in offsets) or len(loops) != 5 \

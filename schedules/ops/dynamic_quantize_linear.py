@@ -102,22 +102,10 @@ def _extremum_by_row_blocks(x, kind: str):
                              lambda *i: reduce(x[(*i[:-1], j, i[-1])], axis=j), name=f"{kind}_by_rows")
         axes = [te.reduce_axis((0, dim), name=f"b{k}") for k, dim in enumerate(partial.shape)]
         return te.compute((), lambda: reduce(partial[tuple(axes)], axis=axes), name=kind)
-    rows = 1
-    for dim in x.shape[:-1]:
-        rows = rows * dim
-    width = int(x.shape[-1])
-    outer_shape = list(x.shape[:-1])
-
-    def element(row, column):
-        index, rest = [], tirx.min(row, rows - 1)
-        for dim in reversed(outer_shape):
-            index.append(tirx.floormod(rest, dim))
-            rest = tirx.floordiv(rest, dim)
-        return x[(*reversed(index), column)]
-
+    rows, width = x.shape[0], int(x.shape[1])
     j = te.reduce_axis((0, ROW_BLOCK), name="j")
     blocks = (rows + ROW_BLOCK - 1) // ROW_BLOCK
-    partial = te.compute((blocks, width), lambda b, c: reduce(element(b * ROW_BLOCK + j, c), axis=j),
+    partial = te.compute((blocks, width), lambda b, c: reduce(x[tirx.min(b * ROW_BLOCK + j, rows - 1), c], axis=j),
                          name=f"{kind}_by_rows")
     b, c = te.reduce_axis((0, blocks), name="b"), te.reduce_axis((0, width), name="c")
     return te.compute((), lambda: reduce(partial[b, c], axis=[b, c]), name=kind)

@@ -83,7 +83,8 @@ class DynamicQuantizeLSTM(OpDef):
             raise NotImplementedError(f"no DynamicQuantizeLSTM kernel for target kind {target.kind}")
         if attrs.get("packed"):
             from convrnn.runtime.threads import pool_threads
-            from convrnn.schedules.dynamic_quantize_lstm_packed import has_vnni, packed_primfunc
+            from convrnn.schedules.dynamic_quantize_lstm_packed import packed_primfunc
+            from convrnn.schedules.vnni import has_vnni
 
             return packed_primfunc(attrs, has_vnni(target), pool_threads())
         return dynamic_quantize_lstm_primfunc(attrs)

@@ -2,8 +2,8 @@
 b_zero_point of a constant B packed at compile time (schedules/integer_matmul_packed.py; the
 pack_integer_matmul pass makes it from a MatMulInteger).
 
-Inputs: A, the packed w8 int8 [N/16, K/4, 64], its column sums int32 [N], then the optional
-a_zero_point uint8 (0-d).
+Inputs: A, the packed w8 int8 [N/16, K/4, 64], its column sums int32 [N], a_zero_point uint8
+(0-d; the pass gives a constant 0 where the MatMulInteger had none).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class MatMulIntegerPacked(OpDef):
     name = "MatMulIntegerPacked"
 
     def infer(self, inputs, attrs):
-        a, packed, sums, zero = (list(inputs) + [None])[:4]
+        a, packed, sums, zero = inputs
         if a.dtype != "uint8" or a.rank != 2 or not isinstance(a.shape[1], int):
             raise ValueError(f"A must be uint8 [M, K] with a static K, got {a}")
         k, n = a.shape[1], sums.shape[0] if sums.rank == 1 else None
@@ -25,15 +25,15 @@ class MatMulIntegerPacked(OpDef):
             raise ValueError(f"the column sums must be int32 [N], got {sums}")
         if packed.dtype != "int8" or tuple(packed.shape) != (n // LANES, k // 4, 4 * LANES):
             raise ValueError(f"the packed B {packed} is not int8[{n // LANES},{k // 4},{4 * LANES}]")
-        if zero is not None and (zero.dtype != "uint8" or zero.rank != 0):
+        if zero.dtype != "uint8" or zero.rank != 0:
             raise ValueError(f"a_zero_point must be a uint8 scalar, got {zero}")
         return [TensorType((a.shape[0], n), "int32")]
 
     def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.dynamic_quantize_lstm_packed import has_vnni
         from convrnn.schedules.integer_matmul_packed import packed_integer_matmul_primfunc
+        from convrnn.schedules.vnni import has_vnni
 
         if target.kind != "llvm":
             raise NotImplementedError(f"no MatMulIntegerPacked kernel for target kind {target.kind}")
         a, sums = input_types[0], input_types[2]
-        return packed_integer_matmul_primfunc(a.shape[1], sums.shape[0], len(input_types) == 4, has_vnni(target))
+        return packed_integer_matmul_primfunc(a.shape[1], sums.shape[0], has_vnni(target))

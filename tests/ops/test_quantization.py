@@ -220,7 +220,7 @@ def test_packed_integer_matmul_kernel_with_and_without_vnni(vnni):
     zero = np.array(77, "uint8")
     y = np.zeros((9, 32), "int32")
     target = tvm.target.Target({"kind": "llvm", "mcpu": "rocketlake" if vnni else "skylake-avx512"})
-    executable = tvm.compile(tvm.IRModule({"main": packed_integer_matmul_primfunc(64, 32, True, vnni)}), target=target)
+    executable = tvm.compile(tvm.IRModule({"main": packed_integer_matmul_primfunc(64, 32, vnni)}), target=target)
     tensors = [tvm.runtime.tensor(t) for t in (a, packed, sums, zero, y)]
     executable["main"](*tensors)
     expected = (a.astype(np.int32) - 77) @ b.astype(np.int32)
