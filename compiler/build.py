@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from convrnn.compiler import control_flow, executor
+from convrnn.compiler import control_flow, executor, float_mode
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.errors import TuningError
 from convrnn.compiler.ir import Dim, Graph
@@ -34,6 +34,7 @@ class Compiled:
     target: Target
     executor_args: Optional[list[str]] = None  # the executor kernel's tensors (compiler/executor.py)
     program: Optional[control_flow.Block] = None  # a graph holding Loops or Ifs (compiler/control_flow.py)
+    float_mode: bool = False  # the library has compiler/float_mode.py's functions
 
 
 def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase] = None) -> tuple[Compiled, Any]:
@@ -53,8 +54,11 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
         arguments = executor.executor_arguments(calls)
         kernels[executor.NAME] = executor.executor_primfunc(calls, arguments)
         executor_args = [value.name for value in arguments]
+    mode_functions = float_mode.float_mode_functions(target) if functions else {}
+    kernels.update(mode_functions)
     executable = tvm_.build(kernels, target)  # may be empty: a model of views and copies only
-    return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args), executable
+    return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args,
+                    float_mode=bool(mode_functions)), executable
 
 
 def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
@@ -62,8 +66,10 @@ def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
     kernels = dict(functions)
     if target.kind == "llvm":
         control_flow.add_executors(root, kernels)
+    mode_functions = float_mode.float_mode_functions(target)
+    kernels.update(mode_functions)
     calls = [call for segment in control_flow.segments(root) for call in segment]
-    compiled = Compiled(graph, calls, root.memory, functions, target, program=root)
+    compiled = Compiled(graph, calls, root.memory, functions, target, program=root, float_mode=bool(mode_functions))
     return compiled, tvm_.build(kernels, target)
 
 
@@ -108,7 +114,13 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if compiled.executor_args is not None:
         plan["executor"] = {"kernel": executor.NAME, "args": compiled.executor_args}
+    _add_float_mode(plan, compiled)
     return plan, constants
+
+
+def _add_float_mode(plan: dict[str, Any], compiled: Compiled) -> None:
+    if compiled.float_mode:
+        plan["float_mode"] = {"enter": float_mode.ENTER, "leave": float_mode.LEAVE}
 
 
 def _program_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -126,6 +138,7 @@ def _program_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
         "peak_activation_bytes": control_flow.peak_bytes(compiled.program),
         "dim_checks": [[formula, value] for formula, value in graph.dim_checks],
     }
+    _add_float_mode(plan, compiled)
     return plan, constants
 
 

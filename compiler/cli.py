@@ -143,11 +143,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     shapes = dict(_parse_shape(s) for s in args.input_shape)
     dims = dict(_parse_dim(s) for s in args.dim)
+    flush = not args.keep_denormals
     with tempfile.TemporaryDirectory() as work:
-        artifacts = {"convrnn (untuned)": load(compile_model(args.model, Path(work) / "untuned", input_shapes=shapes))}
+        artifacts = {"convrnn (untuned)": load(compile_model(args.model, Path(work) / "untuned", input_shapes=shapes),
+                                               flush_denormals=flush)}
         if args.db:
             artifacts["convrnn (tuned)"] = load(compile_model(args.model, Path(work) / "tuned", input_shapes=shapes,
-                                                              db=args.db))
+                                                              db=args.db), flush_denormals=flush)
         rows = bench(args.model, artifacts, dims, args.threads, args.blocks, args.runs)
     print(f"{args.model}: {args.threads} threads, median of {args.blocks} blocks x {args.runs} runs"
           + (f", {', '.join(f'{k}={v}' for k, v in dims.items())}" if dims else ""))
@@ -182,7 +184,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     _use_threads(args.threads)
     from convrnn.compiler.profile import profile_model, summary, table, write_json
 
-    result = profile_model(args.model, dims=dims, input_shapes=shapes, db=args.db)
+    result = profile_model(args.model, dims=dims, input_shapes=shapes, db=args.db,
+                           flush_denormals=not args.keep_denormals)
     print(summary(result))
     print(table(result))
     if args.json:
@@ -199,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from convrnn.runtime import load
 
-    model = load(args.artifact)
+    model = load(args.artifact, flush_denormals=not args.keep_denormals)
     inputs = dict(_load_input(text) for text in args.input)
     start = time.perf_counter()
     outputs = model.run_dict(**inputs)
@@ -242,6 +245,12 @@ def _add_measuring_arguments(parser: argparse.ArgumentParser, threads_use: str) 
                         help="a symbolic dim's size when measuring (default 1), e.g. frames=200")
 
 
+def _add_denormals_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keep-denormals", action="store_true",
+                        help="compute with denormal floats (below 1.2e-38) instead of flushing them to zero "
+                             "(slower where they occur; see convrnn.runtime.load)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from convrnn.compiler.passes import pass_names
 
@@ -273,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("artifact", help="artifact directory written by `convrnn compile`")
     run.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy", help="an input (repeatable)")
     run.add_argument("--output", help="write all outputs to this .npz file")
+    _add_denormals_argument(run)
     run.set_defaults(run=cmd_run)
 
     bench_ = commands.add_parser("bench", help="time the model compiled by convrnn beside onnxruntime and OpenVINO")
@@ -282,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_.add_argument("--blocks", type=int, default=4, help="blocks of runs per system, in alternation")
     bench_.add_argument("--runs", type=int, default=10, help="runs per block")
     bench_.add_argument("--json", help="also write the results to this JSON file")
+    _add_denormals_argument(bench_)
     bench_.set_defaults(run=cmd_bench)
 
     profile = commands.add_parser("profile", help="time each kernel of the model against this machine's peaks")
@@ -289,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--db", help="compile with this tuning database (as for compile)")
     _add_measuring_arguments(profile, "the kernels run with")
     profile.add_argument("--json", help="also write the rows to this JSON file")
+    _add_denormals_argument(profile)
     profile.set_defaults(run=cmd_profile)
 
     inspect = commands.add_parser("inspect", help="print a model's graph after import or after a pass")

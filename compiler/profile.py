@@ -63,13 +63,13 @@ class Profile:
 
 def profile_model(model: "str | Path", dims: Optional[dict[str, int]] = None,
                   input_shapes: Optional[dict[str, list]] = None, db: "str | Path | None" = None,
-                  repeats: Optional[int] = None) -> Profile:
+                  repeats: Optional[int] = None, flush_denormals: bool = True) -> Profile:
     """Compile `model` for this CPU, time each kernel call on random inputs (symbolic dims at
     `dims`, default 1) over `repeats` runs (default: about TARGET_SECONDS' worth), and rate
-    each against the peaks measured here."""
+    each against the peaks measured here. flush_denormals: as for convrnn.runtime.load."""
     dims = dict(dims or {})
     with tempfile.TemporaryDirectory() as work:
-        compiled, nodes = _compile(model, Path(work) / "artifact", input_shapes, db)
+        compiled, nodes = _compile(model, Path(work) / "artifact", input_shapes, db, flush_denormals)
         _check_dims(compiled.inputs, dims)
         feeds = random_feeds(compiled.inputs, dims)
         if repeats is None:
@@ -119,7 +119,7 @@ def _cpu_target():
     return parse_target("cpu")
 
 
-def _compile(model, output: Path, input_shapes, db) -> tuple[Any, list]:
+def _compile(model, output: Path, input_shapes, db, flush_denormals: bool) -> tuple[Any, list]:
     """compile_model's steps, keeping the compiled graph: its nodes' ops and attrs say what
     work each kernel call does. The loaded model, and the node of each kernel call in order
     (names are not unique: a recurrence's projection and time loop share one)."""
@@ -133,7 +133,7 @@ def _compile(model, output: Path, input_shapes, db) -> tuple[Any, list]:
     compiled, executable = compile_graph(import_onnx(model, input_shapes), _cpu_target(), tuning)
     plan, constants = make_plan(compiled)
     write_artifact(output, plan, constants, lambda path: tvm_adapter.export_library(executable, path))
-    return load(output), [call.node for call in compiled.calls if call.kernel is not None]
+    return load(output, flush_denormals=flush_denormals), [call.node for call in compiled.calls if call.kernel is not None]
 
 
 def _check_dims(inputs, dims: dict[str, int]) -> None:

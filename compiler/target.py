@@ -5,6 +5,7 @@ A leaf module: TVM is imported only to ask LLVM for the host CPU's name.
 from __future__ import annotations
 
 import json
+import platform
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -41,6 +42,14 @@ class Target:
         if any(cpu in features for cpu in _AVX512_CPUS) or "avx512f" in features:
             return 16
         return 8
+
+    @property
+    def is_x86(self) -> bool:
+        """An LLVM target for x86: an x86 triple, or none (the host's) on an x86 host."""
+        if self.kind != "llvm":
+            return False
+        triple = str(self.json.get("mtriple", "")) or platform.machine().lower()
+        return triple.startswith(("x86_64", "amd64", "i386", "i686"))
 
     def __str__(self) -> str:
         return json.dumps(self.json, sort_keys=True)

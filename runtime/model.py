@@ -8,6 +8,7 @@ length per call: keeping all would grow without bound).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class _Binding:
 
 
 class CompiledModel:
-    def __init__(self, path: "str | os.PathLike", device: Optional[str] = None):
+    def __init__(self, path: "str | os.PathLike", device: Optional[str] = None, flush_denormals: bool = True):
         self.path = Path(path)
         self.plan = plan = read_plan(self.path)
         built_for = plan["device"]
@@ -107,6 +108,10 @@ class CompiledModel:
             self.executor = (tvm_runtime.get_function(library, plan["executor"]["kernel"])
                              if "executor" in plan else None)
             self.program = Program(plan, library, self.kernels) if "program" in plan else None
+            # flush denormals to zero while the kernels run (compiler/float_mode.py)
+            mode = plan.get("float_mode") if flush_denormals else None
+            self._float_mode = ((tvm_runtime.get_function(library, mode["enter"]),
+                                 tvm_runtime.get_function(library, mode["leave"])) if mode else None)
         except Exception as exc:  # TVM raises its own error types for unloadable libraries
             raise ArtifactError(f"{self.path / LIBRARY_FILE} cannot be loaded: {exc}") from None
         self._library = library
@@ -123,6 +128,27 @@ class CompiledModel:
         self._dim_checks = [(str(f), v if isinstance(v, str) else int(v)) for f, v in plan.get("dim_checks", [])]
         # input (shape, dtype)s -> their binding, least recently used first
         self._bindings: "OrderedDict[tuple, _Binding]" = OrderedDict()
+        self._float_states = threading.local()  # each calling thread's saved float mode
+
+    @property
+    def flushes_denormals(self) -> bool:
+        """Whether runs flush denormal floats to zero (x86 artifacts, unless load() was told not to)."""
+        return self._float_mode is not None
+
+    def _enter_float_mode(self) -> Any:
+        """Set the kernels' float mode on this thread and TVM's pool; the state to leave it with."""
+        if self._float_mode is None:
+            return None
+        state = getattr(self._float_states, "state", None)
+        if state is None:
+            state = self._float_states.state = tvm_runtime.empty((2,), "int32", self.device)
+        self._float_mode[0](state)
+        return state
+
+    def _leave_float_mode(self, state: Any) -> None:
+        """Give this thread back the float mode it had before _enter_float_mode."""
+        if state is not None:
+            self._float_mode[1](state)
 
     def _derived_dims(self) -> list[str]:
         """The formula dims of the plan, checked to depend only on the inputs' dims."""
@@ -207,11 +233,22 @@ class CompiledModel:
         """Run the model on numpy arrays given by position, by name, or as one mapping of names
         to arrays; returns its outputs in order."""
         binding = self._prepare(args, kwargs)
+        state = self._enter_float_mode()
+        try:
+            self._run_binding(binding)
+        finally:
+            self._leave_float_mode(state)
         if binding.program is not None:
-            binding.program.run()
             outputs = binding.program.outputs([spec.name for spec in self.outputs])
             return [as_element_type(array, spec.dtype) for array, spec in zip(outputs, self.outputs)]
-        if binding.executor_args is None:
+        return [as_element_type(view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name]),
+                                spec.dtype)
+                for spec, view in zip(self.outputs, binding.output_views)]
+
+    def _run_binding(self, binding: "_Binding") -> None:
+        if binding.program is not None:
+            binding.program.run()
+        elif binding.executor_args is None:
             self._run_calls(binding)
         else:
             try:
@@ -219,9 +256,6 @@ class CompiledModel:
             except Exception as exc:  # a kernel's run-time check failed: say which node's
                 self._run_calls(binding)
                 raise InputError(f"the model rejected its inputs: {_last_line(exc)}") from None
-        return [as_element_type(view.copy() if view is not None else tvm_runtime.download(binding.tensors[spec.name]),
-                                spec.dtype)
-                for spec, view in zip(self.outputs, binding.output_views)]
 
     def _prepare(self, args: Sequence[Any], kwargs: dict[str, Any]) -> "_Binding":
         """The binding for these inputs, with the inputs copied in."""
@@ -255,17 +289,21 @@ class CompiledModel:
         kernel by kernel from Python (not through the executor), timing each call; one entry
         per kernel call, in order."""
         binding = self._prepare((inputs,), {})
-        self._run_calls(binding)  # warms the caches and checks the inputs, naming a failing node
         # a GPU kernel call only launches it: wait for it to finish (a CPU call returns when done)
         wait = self.device.sync if self.plan["device"] != "cpu" else (lambda: None)
         seconds: list[list[float]] = [[] for _ in binding.calls]
         clock = time.perf_counter
-        for _ in range(repeats):
-            for times, (kernel, arguments, _) in zip(seconds, binding.calls):
-                start = clock()
-                kernel(*arguments)
-                wait()
-                times.append(clock() - start)
+        state = self._enter_float_mode()
+        try:
+            self._run_calls(binding)  # warms the caches and checks the inputs, naming a failing node
+            for _ in range(repeats):
+                for times, (kernel, arguments, _) in zip(seconds, binding.calls):
+                    start = clock()
+                    kernel(*arguments)
+                    wait()
+                    times.append(clock() - start)
+        finally:
+            self._leave_float_mode(state)
         return [CallTiming(node, call["kernel"], tuple((tuple(int(d) for d in a.shape), str(a.dtype))
                                                        for a in arguments), tuple(times))
                 for (_, arguments, node), call, times in zip(binding.calls, self.plan["calls"], seconds)]
@@ -284,6 +322,10 @@ def _last_line(exc: Exception) -> str:
     return message[-1] if message else type(exc).__name__
 
 
-def load(path: "str | os.PathLike", device: Optional[str] = None) -> CompiledModel:
-    """Load a compiled artifact. device: 'cpu' or 'cuda' (default: what it was compiled for)."""
-    return CompiledModel(path, device)
+def load(path: "str | os.PathLike", device: Optional[str] = None, flush_denormals: bool = True) -> CompiledModel:
+    """Load a compiled artifact. device: 'cpu' or 'cuda' (default: what it was compiled for).
+    flush_denormals: on x86 the kernels treat floats below 1.2e-38 as zero, which keeps them
+    from running tens of times slower on such inputs (as onnxruntime's and OpenVINO's denormal
+    options, torch.set_flush_denormal); False runs them in the caller's mode. The caller's
+    thread gets its own mode back after every run."""
+    return CompiledModel(path, device, flush_denormals)
