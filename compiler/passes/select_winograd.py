@@ -2,11 +2,14 @@
 
 Eligible: a 2-d Conv with a constant weight, 3x3 window, stride 1, dilation 1, one group,
 static channel and spatial sizes, channel counts that are multiples of the transforms'
-channel block, an output of at least MIN_OUTPUT_POSITIONS positions and at least
-MIN_MULTIPLY_ADDS per image. Measured here (untuned, one layer each): ResNet-18's 3x3 layers
+channel block, an output of at least MIN_OUTPUT_POSITIONS positions, at least
+MIN_MULTIPLY_ADDS per image, and channels whose harmonic mean 2CK/(C+K) is at least
+MIN_CHANNEL_MEAN. Measured here (untuned, one layer each): ResNet-18's 3x3 layers
 (115M multiply-adds each) ran 1.2-2x faster than the direct conv, while layers of 9-29M
 (16-32 channels at 64x64-32x32, 64 at 28x28, 128 at 14x14) ran as fast or up to 1.6x slower:
-the transforms' cost grows with C + K, the saved multiplies with C x K. Smaller outputs than
+the transforms' cost grows with C + K, the saved multiplies with C x K, so their ratio (the
+harmonic mean) decides: at 64 channels in and out Winograd ran 1.17x faster than the direct
+conv, at 32 (a spectrogram model's 450 x 80 layer, 331M multiply-adds) 1.4x slower. Smaller outputs than
 8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
 The transformed input of one image (alpha² x tiles x C floats) and the transformed product
@@ -28,6 +31,7 @@ from convrnn.schedules.winograd import CHANNEL_BLOCK, transform_weight
 TILE = 2
 MIN_OUTPUT_POSITIONS = 8 * 8
 MIN_MULTIPLY_ADDS = 50_000_000
+MIN_CHANNEL_MEAN = 64
 MAX_TRANSFORM_ELEMENTS = 1 << 24
 
 
@@ -44,8 +48,10 @@ def _eligible(node: Node, weight) -> bool:
     tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
     if (TILE + 2) ** 2 * tiles * max(x.shape[1], out.shape[1]) > MAX_TRANSFORM_ELEMENTS:  # input or product
         return False
-    return (x.shape[1] % CHANNEL_BLOCK == 0 and out.shape[1] % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
-            and positions * out.shape[1] * x.shape[1] * 9 >= MIN_MULTIPLY_ADDS)
+    channels, out_channels = x.shape[1], out.shape[1]
+    return (channels % CHANNEL_BLOCK == 0 and out_channels % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
+            and positions * out_channels * channels * 9 >= MIN_MULTIPLY_ADDS
+            and 2 * channels * out_channels >= MIN_CHANNEL_MEAN * (channels + out_channels))
 
 
 def select_winograd(graph: Graph) -> Graph:

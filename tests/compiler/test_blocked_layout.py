@@ -270,6 +270,7 @@ def test_winograd_convs_read_and_write_the_layout(monkeypatch):
     import sys
 
     monkeypatch.setattr(sys.modules["convrnn.compiler.passes.select_winograd"], "MIN_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(sys.modules["convrnn.compiler.passes.select_winograd"], "MIN_CHANNEL_MEAN", 0)
     b = Builder(3, (18, 18), seed=5, width=None)
     a = b.conv("x", 16, stride=2, act="Relu")          # direct (stride 2), NCHW in
     c = b.conv(a, 32, act="Relu")                       # Winograd, blocked in and out

@@ -12,6 +12,7 @@ from convrnn.schedules.winograd import MATRICES, matrix, transform_weight
 
 PASS_MODULE = sys.modules["convrnn.compiler.passes.select_winograd"]  # the package re-exports the function
 DEFAULT_MIN_MULTIPLY_ADDS = PASS_MODULE.MIN_MULTIPLY_ADDS
+DEFAULT_MIN_CHANNEL_MEAN = PASS_MODULE.MIN_CHANNEL_MEAN
 
 
 def conv_model(channels=16, out_channels=32, size=(10, 9), pads=(1, 1, 1, 1), strides=(1, 1), dilations=(1, 1),
@@ -40,17 +41,22 @@ def small_layers_qualify(monkeypatch):
     """The tests' layers are small: let them take the Winograd path (the size threshold is
     tested on its own below)."""
     monkeypatch.setattr(PASS_MODULE, "MIN_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(PASS_MODULE, "MIN_CHANNEL_MEAN", 0)
 
 
 def ops(model):
     return [n.op for n in run_pipeline(import_onnx(model), verify=True).nodes]
 
 
-@pytest.mark.parametrize("channels, size, winograd", [(64, (56, 56), True), (256, (14, 14), True),
-                                                      (32, (56, 56), False), (128, (14, 14), False)])
-def test_only_layers_big_enough_to_gain_take_winograd(monkeypatch, channels, size, winograd):
+@pytest.mark.parametrize("channels, out_channels, size, winograd", [
+    (64, 64, (56, 56), True), (256, 256, (14, 14), True), (64, 128, (28, 28), True),
+    (32, 32, (56, 56), False), (128, 128, (14, 14), False),
+    (32, 32, (450, 80), False), (32, 128, (56, 56), False)])  # many multiply-adds, too few channels
+def test_only_layers_big_enough_to_gain_take_winograd(monkeypatch, channels, out_channels, size, winograd):
     monkeypatch.setattr(PASS_MODULE, "MIN_MULTIPLY_ADDS", DEFAULT_MIN_MULTIPLY_ADDS)
-    assert ("WinogradConv" in ops(conv_model(channels=channels, out_channels=channels, size=size))) is winograd
+    monkeypatch.setattr(PASS_MODULE, "MIN_CHANNEL_MEAN", DEFAULT_MIN_CHANNEL_MEAN)
+    model = conv_model(channels=channels, out_channels=out_channels, size=size)
+    assert ("WinogradConv" in ops(model)) is winograd
 
 
 @pytest.mark.parametrize("tile", sorted(MATRICES))
