@@ -54,7 +54,8 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
         arguments = executor.executor_arguments(calls)
         kernels[executor.NAME] = executor.executor_primfunc(calls, arguments)
         executor_args = [value.name for value in arguments]
-    mode_functions = float_mode.float_mode_functions(target) if functions else {}
+    mode_functions = (float_mode.float_mode_functions(target, (c.node for c in calls if c.kernel is not None))
+                      if functions else {})
     kernels.update(mode_functions)
     executable = tvm_.build(kernels, target)  # may be empty: a model of views and copies only
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args,
@@ -66,9 +67,10 @@ def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
     kernels = dict(functions)
     if target.kind == "llvm":
         control_flow.add_executors(root, kernels)
-    mode_functions = float_mode.float_mode_functions(target)
-    kernels.update(mode_functions)
     calls = [call for segment in control_flow.segments(root) for call in segment]
+    mode_functions = float_mode.float_mode_functions(target, (c.node for c in control_flow.all_calls(root)
+                                                              if c.kernel is not None))
+    kernels.update(mode_functions)
     compiled = Compiled(graph, calls, root.memory, functions, target, program=root, float_mode=bool(mode_functions))
     return compiled, tvm_.build(kernels, target)
 

@@ -217,6 +217,16 @@ def add_executors(block: Block, kernels: dict[str, Any], path: str = "") -> None
             add_executors(child, kernels, f"{path}_{position}{key[0]}")
 
 
+def all_calls(block: Block) -> list[KernelCall]:
+    """The kernel calls of the block and of every block inside it."""
+    calls = []
+    for call in block.calls:
+        calls.append(call)
+        for child in block.children.get(id(call.node), {}).values():
+            calls += all_calls(child)
+    return calls
+
+
 def segments(block: Block) -> list[list[KernelCall]]:
     """The block's kernel calls cut at its boundaries (each segment may be empty)."""
     cut: list[list[KernelCall]] = [[]]

@@ -13,13 +13,21 @@ thread has a pool of its own, so this is done per run, not once); `LEAVE` gives 
 MXCSR back to it and to the pool, whose other users (a model loaded without flushing, the
 caller's own TVM code) then see the caller's mode. The runtime calls them around every run
 (runtime/model.py); each costs about a microsecond.
+
+A model that converts between float formats (a Cast from float32 to float16, bfloat16 to
+float64, ...) must convert denormals exactly, as ONNX defines it: its artifact has no mode
+functions and runs in the caller's mode.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
+
+import numpy as np
 
 from convrnn.compiler import tvm_adapter as tvm_
+from convrnn.compiler.ir import Node
 from convrnn.compiler.target import Target
+from convrnn.schedules.element_conversions import FLOAT_BIT_PATTERNS
 
 ENTER = "convrnn_flush_denormals"
 LEAVE = "convrnn_restore_float_mode"
@@ -48,9 +56,25 @@ def {LEAVE}(state_handle: T.handle):
 '''
 
 
-def float_mode_functions(target: Target) -> dict[str, Any]:
-    """ENTER and LEAVE for an x86 CPU target; none elsewhere (the runtime then runs in the
-    caller's mode)."""
-    if not target.is_x86:
+def _is_float(dtype: str) -> bool:
+    return dtype in FLOAT_BIT_PATTERNS or np.dtype(dtype).kind == "f"
+
+
+def converts_float_formats(nodes: Iterable[Node]) -> bool:
+    """Whether a node reads one float format and writes another (its conversion must keep
+    denormals)."""
+    for node in nodes:
+        formats = {v.type.dtype for v in (*node.inputs, *node.outputs) if v is not None and _is_float(v.type.dtype)}
+        if "from" in node.attrs and _is_float(str(node.attrs["from"])):
+            formats.add(str(node.attrs["from"]))  # a bit-pattern input the kernel sees as its storage
+        if len(formats) > 1:
+            return True
+    return False
+
+
+def float_mode_functions(target: Target, nodes: Iterable[Node]) -> dict[str, Any]:
+    """ENTER and LEAVE for an x86 CPU target whose kernels (`nodes`) do not convert between
+    float formats; none elsewhere (the runtime then runs in the caller's mode)."""
+    if not target.is_x86 or converts_float_formats(nodes):
         return {}
     return {ENTER: tvm_.parse_primfunc(_ENTER_SOURCE), LEAVE: tvm_.parse_primfunc(_LEAVE_SOURCE)}

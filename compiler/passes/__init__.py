@@ -20,6 +20,7 @@ from convrnn.compiler.passes.fuse_elementwise import fuse_elementwise
 from convrnn.compiler.passes.hoist_loop_invariants import hoist_loop_invariants
 from convrnn.compiler.passes.pack_integer_matmul import pack_integer_matmul
 from convrnn.compiler.passes.pad_dense_columns import pad_dense_columns
+from convrnn.compiler.passes.pointwise_conv_as_matmul import pointwise_conv_as_matmul
 from convrnn.compiler.passes.recognize_hard_swish import recognize_hard_swish
 from convrnn.compiler.passes.select_winograd import select_winograd
 from convrnn.compiler.passes.skip_unused_sequence_output import skip_unused_sequence_output
@@ -36,6 +37,7 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("eliminate_dead_code", eliminate_dead_code),
     ("hoist_loop_invariants", hoist_loop_invariants),
     ("unit_width_conv_as_1d", unit_width_conv_as_1d),
+    ("pointwise_conv_as_matmul", pointwise_conv_as_matmul),
     ("cancel_transposes", cancel_transposes),
     ("fold_batch_norm", fold_batch_norm),
     ("batch_norm_as_affine", batch_norm_as_affine),

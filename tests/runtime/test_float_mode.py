@@ -86,6 +86,21 @@ def test_a_bad_input_still_gets_its_error(compiled_small):
 
 
 def test_only_x86_targets_carry_the_mode_functions():
-    assert float_mode_functions(parse_target('{"kind": "llvm", "mtriple": "x86_64-linux-gnu"}'))
-    assert not float_mode_functions(parse_target('{"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"]}'))
-    assert not float_mode_functions(parse_target("cuda"))
+    assert float_mode_functions(parse_target('{"kind": "llvm", "mtriple": "x86_64-linux-gnu"}'), [])
+    assert not float_mode_functions(parse_target('{"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"]}'), [])
+    assert not float_mode_functions(parse_target("cuda"), [])
+
+
+@pytest.mark.parametrize("to", ["float64", "float16"])
+def test_a_model_converting_float_formats_keeps_denormals_exact(to):
+    from onnx import helper
+
+    node = helper.make_node("Cast", ["x"], ["y"], to=helper.np_dtype_to_tensor_dtype(np.dtype(to)))
+    model = support.make_model([node], [support.tensor_info("x", "float32", [64])],
+                               [support.tensor_info("y", to, [64])])
+    compiled = support.compile_cached(model)
+    assert not compiled.flushes_denormals
+    x = np.full(64, DENORMAL if to == "float64" else np.float32(3e-6), np.float32)  # float16's denormals
+    (y,) = compiled.run(x)
+    np.testing.assert_array_equal(y, x.astype(to))
+    assert np.all(y != 0)
