@@ -54,12 +54,17 @@ def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase]
         arguments = executor.executor_arguments(calls)
         kernels[executor.NAME] = executor.executor_primfunc(calls, arguments)
         executor_args = [value.name for value in arguments]
-    mode_functions = (float_mode.float_mode_functions(target, (c.node for c in calls if c.kernel is not None))
-                      if functions else {})
-    kernels.update(mode_functions)
+    flushes = _add_float_mode_functions(kernels, target, calls) if functions else False
     executable = tvm_.build(kernels, target)  # may be empty: a model of views and copies only
     return Compiled(graph, calls, plan_memory(graph, calls), functions, target, executor_args,
-                    float_mode=bool(mode_functions)), executable
+                    float_mode=flushes), executable
+
+
+def _add_float_mode_functions(kernels: dict[str, Any], target: Target, calls: list[KernelCall]) -> bool:
+    """Add compiler/float_mode.py's functions for these kernel calls where they apply; whether they did."""
+    functions = float_mode.float_mode_functions(target, (c.node for c in calls if c.kernel is not None))
+    kernels.update(functions)
+    return bool(functions)
 
 
 def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
@@ -68,10 +73,8 @@ def _compile_program(graph: Graph, target: Target) -> tuple[Compiled, Any]:
     if target.kind == "llvm":
         control_flow.add_executors(root, kernels)
     calls = [call for segment in control_flow.segments(root) for call in segment]
-    mode_functions = float_mode.float_mode_functions(target, (c.node for c in control_flow.all_calls(root)
-                                                              if c.kernel is not None))
-    kernels.update(mode_functions)
-    compiled = Compiled(graph, calls, root.memory, functions, target, program=root, float_mode=bool(mode_functions))
+    flushes = _add_float_mode_functions(kernels, target, control_flow.all_calls(root))
+    compiled = Compiled(graph, calls, root.memory, functions, target, program=root, float_mode=flushes)
     return compiled, tvm_.build(kernels, target)
 
 

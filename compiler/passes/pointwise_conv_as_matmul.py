@@ -3,7 +3,7 @@
 tf2onnx writes a Keras Conv1D over channels-last data [N, L, C] as Transpose -> Conv (NCL)
 -> Transpose back. With a one-tap kernel (a learned STFT, a frame-wise projection) the conv
 is the product [N, L, C] x W^T [C, O]; over NCL its output channels rarely fit a vector
-block (161 frequency bins) and the direct template ran it at 7% of the FMA peak. Here it
+block (161 frequency bins) and the direct template ran it at 7-14% of the FMA peak. Here it
 becomes Transpose -> MatMul -> Transpose, and cancel_transposes (next) removes both pairs of
 transposes, so the product reads the channels-last data itself and runs in the dense
 template. Only where the conv's input is such a transpose and its output is read by exactly
