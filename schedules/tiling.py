@@ -110,7 +110,8 @@ def parallel_fused(sch: Any, loops: list) -> Any:
 
 def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: list[Optional[int]],
                    vector_axis: int, lanes: int, layout_block: int = 0,
-                   outer_order: Optional[list[int]] = None, serial_last: bool = False) -> Any:
+                   outer_order: Optional[list[int]] = None, serial_last: bool = False,
+                   outer_loops: int = 0) -> Any:
     """The register-blocked form of a reduction block over an output tile; returns the fused
     parallel loop over tiles (a producer computed per tile goes there).
 
@@ -120,7 +121,8 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     the cache gets that axis's tile as its innermost dim so the accumulators are contiguous;
     outer_order: a permutation of the output axes for the loops over tiles (default: in order);
     serial_last: the last of those loops runs serially inside the parallel one (a task per row
-    of tiles: a symbolic extent's tile index then costs no division per tile).
+    of tiles: a symbolic extent's tile index then costs no division per tile);
+    outer_loops: how many loops enclose the block's own (a band it is computed in), left as they are.
     """
     if epilogue is None:
         # `reduction` now accumulates into a local cache; the returned block copies it out.
@@ -131,7 +133,7 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
         sch.transform_layout(reduction, ("write", 0), lambda *index: (
             *index[:vector_axis], index[vector_axis] // layout_block, *index[vector_axis + 1:],
             index[vector_axis] % layout_block))
-    outer, tile = split_tiles(sch, sch.get_loops(epilogue), factors)
+    outer, tile = split_tiles(sch, sch.get_loops(epilogue)[outer_loops:], factors)
     if outer_order is not None:
         outer = [outer[axis] for axis in outer_order]
     sch.reorder(*outer, *tile)

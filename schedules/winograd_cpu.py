@@ -11,6 +11,9 @@ P = tiles per image, channels in blocks of L = winograd.CHANNEL_BLOCK:
   "out"  back to NCHW (or NCHW{L} with attr block), cropped to the output size, plus the bias;
          then the fused epilogue.
 With attr in_block the input arrives NCHW{L} and "pad" reads its blocks as they are.
+An image whose transforms outgrow the caches (winograd.band_tile_rows) runs in bands of tile
+rows: a serial loop over bands outside every stage, each stage parallel within its band, so a
+band's transformed input and product pass from stage to stage through the caches.
 The transforms run per tile (t1 inside v's loop, t2 inside y16's) so their temporaries stay
 in L1, vectorized over the channel block, with every loop over transform points unrolled so
 that the matrices' entries become constants.
@@ -22,28 +25,51 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from convrnn.compiler.target import Target
-from convrnn.schedules.tiling import (accumulators, blocks_by_name, parallel_fused, row_tile, tile_reduction,
-                                      vectorize_innermost, with_knobs)
-from convrnn.schedules.winograd import CHANNEL_BLOCK, matrix
+from convrnn.schedules.tiling import (accumulators, blocks_by_name, largest_divisor, parallel_fused, row_tile,
+                                      tile_reduction, vectorize_innermost, with_knobs)
+from convrnn.schedules.winograd import CHANNEL_BLOCK, band_tile_rows, matrix
 
 MAX_TILE_ROWS = 12  # tiles per register tile of the GEMM, untuned
+# A banded GEMM's register tile spans this many output channels where they divide: each
+# broadcast of the transformed input then feeds 4 vectors (a 64-channel 200 x 161 layer: 6 x 64
+# tiles ran 1.3x faster than 12 x 16 ones in the same bands)
+WIDE_K_TILE = 64
 
 
 def tiles(out_height: int, out_width: int, tile: int) -> tuple[int, int]:
     return -(-out_height // tile), -(-out_width // tile)
 
 
-def winograd_knobs(tiles_per_image: int, lanes: int) -> dict[str, int]:
-    limit = min(MAX_TILE_ROWS, accumulators(lanes) // max(CHANNEL_BLOCK // lanes, 1))
-    return {"p_tile": row_tile(tiles_per_image, limit), "k_tile": CHANNEL_BLOCK}
+def winograd_knobs(tiles: int, out_channels: int, lanes: int, banded: bool) -> dict[str, int]:
+    """The GEMM's register tile over `tiles` tiles (a band's, or the image's): in a band, as
+    many output channels as WIDE_K_TILE where they divide and leave rows for 4 tiles, and a
+    tile count dividing the band's (a partial tile's guard breaks the band's dataflow)."""
+    k_tile = CHANNEL_BLOCK
+    if banded and out_channels % WIDE_K_TILE == 0 and accumulators(lanes) // (WIDE_K_TILE // lanes) >= 4:
+        k_tile = WIDE_K_TILE
+    limit = min(MAX_TILE_ROWS, accumulators(lanes) // max(k_tile // lanes, 1))
+    return {"p_tile": largest_divisor(tiles, limit) if banded else row_tile(tiles, limit), "k_tile": k_tile}
 
 
-def winograd_knob_space(tiles_per_image: int, out_channels: int, lanes: int) -> dict[str, list[int]]:
-    k_tiles = [k for k in (CHANNEL_BLOCK, 2 * CHANNEL_BLOCK) if out_channels % k == 0]
+def default_band_rows(out_height: int, out_width: int, channels: int, out_channels: int, tile: int) -> int:
+    """winograd.band_tile_rows, every tile row where the image cannot be banded."""
+    return band_tile_rows(out_height, out_width, channels, out_channels, tile) or tiles(out_height, out_width, tile)[0]
+
+
+def winograd_knob_space(out_height: int, out_width: int, channels: int, out_channels: int, tile: int,
+                        lanes: int) -> dict[str, list[int]]:
+    """The GEMM's register tiles (in a band, the schedule takes the nearest dividing the band's
+    tiles) and, for a banded image, half and twice the default band."""
+    rows, cols = tiles(out_height, out_width, tile)
+    k_tiles = [k for k in (CHANNEL_BLOCK, 2 * CHANNEL_BLOCK, WIDE_K_TILE) if out_channels % k == 0]
     limit = accumulators(lanes) // (CHANNEL_BLOCK // lanes)
-    p_tiles = sorted({p for p in range(2, limit + 1) if tiles_per_image % p == 0}
-                     | {row_tile(tiles_per_image, MAX_TILE_ROWS)})
-    return {"p_tile": p_tiles, "k_tile": k_tiles}
+    p_tiles = sorted({p for p in range(2, limit + 1) if rows * cols % p == 0}
+                     | {row_tile(rows * cols, MAX_TILE_ROWS)})
+    space = {"p_tile": p_tiles, "k_tile": k_tiles}
+    band = default_band_rows(out_height, out_width, channels, out_channels, tile)
+    if band < rows:
+        space["band_rows"] = sorted({largest_divisor(rows, b) for b in (max(band // 2, 1), band, 2 * band)})
+    return space
 
 
 def _constant_matrix(values: np.ndarray):
@@ -112,25 +138,54 @@ def winograd_compute(x: Any, u: Any, bias: Optional[Any], attrs: dict[str, Any],
 
 
 def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_back: Any) -> None:
-    """write_back: the block storing the output (the "out" stage or the epilogue's last)."""
+    """write_back: the block storing the output (the "out" stage or the epilogue's last).
+    An image whose transforms outgrow the caches runs in bands of output rows, serially: each
+    band's stages run in parallel on data that stays in the last-level cache."""
     from convrnn.compiler import tvm_adapter as tvm_
 
     if target.kind != "llvm":
         raise NotImplementedError(f"no Winograd conv schedule for target kind {target.kind}")
     lanes = target.vector_lanes
     stages = blocks_by_name(sch)
-    parallel_fused(sch, sch.get_loops(stages["pad"])[:3])
+    m = attrs["tile"]
+    out_channels = tvm_.loop_extent(sch, sch.get_loops(stages["m"])[4])
+    channels = tvm_.loop_extent(sch, sch.get_loops(stages["v"])[4])
+    out_loops = sch.get_loops(write_back)
+    out_height, out_width = (tvm_.loop_extent(sch, loop) for loop in out_loops[2:4])
+    rows, cols = tiles(out_height, out_width, m)
+    band_rows = largest_divisor(rows, int(with_knobs({"band_rows": default_band_rows(out_height, out_width, channels,
+                                                                                      out_channels, m)}, attrs)["band_rows"]))
+    band = None  # the loop over bands of output rows, outermost and serial
+    if band_rows < rows and out_height % m == 0:
+        n, channel, h, *_ = out_loops
+        outer, _ = sch.split(h, factors=[None, band_rows * m])
+        sch.reorder(n, outer, channel)
+        band = sch.fuse(n, outer)
+    enclosing = int(band is not None)  # loops above each stage's own
 
-    # input transform, then the GEMM of each transform point in register tiles, then the output transform
-    e, nu, n, p, c, b = sch.get_loops(stages["v"])
-    _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
-    extents = [tvm_.loop_extent(sch, loop) for loop in sch.get_loops(stages["m"])]
-    knobs = with_knobs(winograd_knobs(extents[3], lanes), attrs)
-    tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes)
-    n, p, i, j, k, e = sch.get_loops(stages["y16"])
+    def own_loops(stage: str) -> list:
+        """The stage computed where its consumer is (in the band, if any); its own loops."""
+        if band is not None:
+            sch.compute_at(stages[stage], band, preserve_unit_loops=True)
+        return sch.get_loops(stages[stage])[enclosing:]
+
+    band_tiles = (band_rows if band is not None else rows) * cols
+    knobs = with_knobs(winograd_knobs(band_tiles, out_channels, lanes, band is not None), attrs)
+    if band is not None:
+        knobs["p_tile"] = largest_divisor(band_tiles, int(knobs["p_tile"]))
+
+    # the output transform, the GEMM of each transform point in register tiles, the input
+    # transform, the padding: each consumer placed before its producer
+    n, p, i, j, k, e = own_loops("y16")
     _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])
+    own_loops("m")
+    tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes,
+                   outer_loops=enclosing)
+    e, nu, n, p, c, b = own_loops("v")
+    _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
+    parallel_fused(sch, own_loops("pad")[:3])
 
-    parallel_fused(sch, sch.get_loops(write_back)[:3])  # rows of NCHW; LLVM vectorizes the columns
+    parallel_fused(sch, sch.get_loops(write_back)[enclosing:3])  # rows of NCHW; LLVM vectorizes the columns
     if attrs.get("block", 0):
         vectorize_innermost(sch, write_back, lanes)  # NCHW{L}: whole channel blocks
 

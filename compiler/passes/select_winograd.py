@@ -4,20 +4,18 @@ Eligible: a 2-d Conv with a constant weight, 3x3 window, stride 1, dilation 1, o
 static channel and spatial sizes, channel counts that are multiples of the transforms'
 channel block, an output of at least MIN_OUTPUT_POSITIONS positions, at least
 MIN_MULTIPLY_ADDS per image, and channels whose harmonic mean 2CK/(C+K) is at least
-MIN_CHANNEL_MEAN. Measured here (untuned, one layer each): ResNet-18's 3x3 layers
-(115M multiply-adds each) ran 1.2-2x faster than the direct conv, while layers of 9-29M
-(16-32 channels at 64x64-32x32, 64 at 28x28, 128 at 14x14) ran as fast or up to 1.6x slower:
-the transforms' cost grows with C + K, the saved multiplies with C x K, so their ratio (the
-harmonic mean) decides: at 64 channels in and out Winograd ran 1.17x faster than the direct
-conv, at 32 (a spectrogram model's 450 x 80 layer, 331M multiply-adds) 1.4x slower. Smaller outputs than
-8x8 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
+MIN_CHANNEL_MEAN. The transforms' cost grows with C + K, the saved multiplies with C x K, so
+their ratio (the harmonic mean) decides. Measured here (untuned, one layer each, against the
+direct conv): 128 -> 64 channels over 900 x 161 1.8x faster, 64 -> 64 over 200 x 161 1.6x,
+64 -> 32 over 900 x 161 and 32 -> 64 over 100 x 100 1.3x, 64 -> 32 over 56 x 56 even,
+32 -> 32 over 450 x 80 (harmonic mean 32) even; layers of 9-29M multiply-adds (16-32 channels at
+64x64-32x32, 64 at 28x28, 128 at 14x14) as fast or up to 1.6x slower. Smaller outputs than 8x8
+(ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
 
-The transformed input of one image (alpha² x tiles x C floats) and the transformed product
-(alpha² x tiles x K) are materialized whole: above
-MAX_TRANSFORM_ELEMENTS it streams through memory instead of the caches, and at a symbolic
-batch a buffer of more than 2^31 bits per image overflows TVM 0.27's 32-bit size arithmetic
-(a 900x161 spectrogram of 128 channels: 75M elements per image, whatever the layout); such
-layers stay direct.
+An image whose transformed input or product (alpha² x tiles x C or K floats) outgrows the caches
+runs in bands of tile rows (schedules/winograd.py, band_tile_rows), which also keeps each band's
+buffers within TVM 0.27's 32-bit sizes at a symbolic batch. An output height that is no multiple
+of the tile cannot be banded: above MAX_TRANSFORM_ELEMENTS such a layer stays direct.
 
 Tile 2, F(2x2, 3x3), rounds like the direct conv (schedules/winograd.py); the weight is
 transformed once, here, in float64.
@@ -26,12 +24,12 @@ from __future__ import annotations
 
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
 from convrnn.schedules.conv_layout import unpack_weight
-from convrnn.schedules.winograd import CHANNEL_BLOCK, transform_weight
+from convrnn.schedules.winograd import CHANNEL_BLOCK, band_tile_rows, transform_weight
 
 TILE = 2
 MIN_OUTPUT_POSITIONS = 8 * 8
 MIN_MULTIPLY_ADDS = 50_000_000
-MIN_CHANNEL_MEAN = 64
+MIN_CHANNEL_MEAN = 40
 MAX_TRANSFORM_ELEMENTS = 1 << 24
 
 
@@ -46,9 +44,10 @@ def _eligible(node: Node, weight) -> bool:
         return False
     positions = out.shape[2] * out.shape[3]
     tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
-    if (TILE + 2) ** 2 * tiles * max(x.shape[1], out.shape[1]) > MAX_TRANSFORM_ELEMENTS:  # input or product
-        return False
     channels, out_channels = x.shape[1], out.shape[1]
+    banded = band_tile_rows(*out.shape[2:4], channels, out_channels, TILE) is not None
+    if not banded and (TILE + 2) ** 2 * tiles * max(channels, out_channels) > MAX_TRANSFORM_ELEMENTS:
+        return False
     return (channels % CHANNEL_BLOCK == 0 and out_channels % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
             and positions * out_channels * channels * 9 >= MIN_MULTIPLY_ADDS
             and 2 * channels * out_channels >= MIN_CHANNEL_MEAN * (channels + out_channels))

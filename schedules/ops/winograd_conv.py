@@ -64,9 +64,10 @@ class WinogradConv(OpDef):
         schedule_winograd(sch, target, attrs, inline_epilogue(sch, blocks_by_name(sch), "out"))
 
     def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.winograd_cpu import tiles, winograd_knob_space
+        from convrnn.schedules.winograd_cpu import winograd_knob_space
 
         if target.kind != "llvm":
             return None
-        rows, cols = tiles(*outputs[0].shape[2:4], attrs["tile"])
-        return winograd_knob_space(rows * cols, inputs[1].shape[2] * CHANNEL_BLOCK, target.vector_lanes)
+        channels = inputs[0].shape[1] * (attrs.get("in_block", 0) or 1)
+        return winograd_knob_space(*outputs[0].shape[2:4], channels, inputs[1].shape[2] * CHANNEL_BLOCK,
+                                   attrs["tile"], target.vector_lanes)

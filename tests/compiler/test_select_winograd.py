@@ -50,8 +50,8 @@ def ops(model):
 
 @pytest.mark.parametrize("channels, out_channels, size, winograd", [
     (64, 64, (56, 56), True), (256, 256, (14, 14), True), (64, 128, (28, 28), True),
-    (32, 32, (56, 56), False), (128, 128, (14, 14), False),
-    (32, 32, (450, 80), False), (32, 128, (56, 56), False)])  # many multiply-adds, too few channels
+    (32, 128, (56, 56), True), (64, 32, (900, 161), True), (32, 32, (56, 56), False), (128, 128, (14, 14), False),
+    (32, 32, (450, 80), False), (16, 128, (56, 56), False)])  # many multiply-adds, too few channels
 def test_only_layers_big_enough_to_gain_take_winograd(monkeypatch, channels, out_channels, size, winograd):
     monkeypatch.setattr(PASS_MODULE, "MIN_MULTIPLY_ADDS", DEFAULT_MIN_MULTIPLY_ADDS)
     monkeypatch.setattr(PASS_MODULE, "MIN_CHANNEL_MEAN", DEFAULT_MIN_CHANNEL_MEAN)
@@ -133,11 +133,79 @@ def test_every_knob_choice_schedules():
         lower_node(node, target)  # schedules without error for each choice
 
 
-def test_a_conv_whose_transformed_product_would_overflow_stays_direct_and_builds(tmp_path):
-    # 16 -> 128 channels over a 900 x 161 spectrogram at a symbolic batch: the input's transform
-    # is small (9M elements), the product's 75M (2.4G bits, past TVM's 32-bit sizes): direct
-    from convrnn.compiler import compile_model
+def refuse_fallback(*args):
+    raise AssertionError("the Winograd template failed to schedule: the generic schedule was used")
 
+
+def banded_model(name, **case):
+    model = conv_model(**case)
+    return support.make_model(model.graph.node, model.graph.input, model.graph.output, model.graph.initializer,
+                              name=name)  # distinct models: the compile cache must not serve an unbanded build
+
+
+@pytest.mark.parametrize("case", [dict(size=(20, 9)), dict(size=(20, 9), relu_residual=True),
+                                  dict(size=(19, 9), pads=(0, 1, 2, 1))],
+                         ids=["plain", "relu_residual", "odd_output_height_unbanded"])
+def test_an_image_past_the_band_budget_runs_in_bands_with_the_same_numbers(monkeypatch, case):
+    from convrnn.schedules import generic, winograd
+
+    # 16 -> 64 channels, 10 x 5 tiles of 2 x 2: 5,120 elements per tile row; a budget of 3 rows
+    monkeypatch.setattr(winograd, "BAND_ELEMENTS", 3 * 16 * 5 * 64)
+    monkeypatch.setattr(generic, "schedule_generic", refuse_fallback)  # the banded template must hold
+    case = dict(channels=16, out_channels=64, **case)
+    out_height = case["size"][0] + sum(case.get("pads", (1, 1, 1, 1))[0::2]) - 2
+    assert winograd.band_tile_rows(out_height, 9, 16, 64, 2) == (2 if out_height % 2 == 0 else None)
+    model = banded_model(f"banded_{'_'.join(map(str, case['size']))}_{case.get('relu_residual', False)}", **case)
+    assert "WinogradConv" in ops(model)
+    size = case["size"]
+    for batch in (1, 2):
+        feeds = {"x": support.random_input((batch, 16, *size), seed=batch)}
+        if case.get("relu_residual"):
+            feeds["r"] = support.random_input((batch, 64, out_height, 9), seed=9)
+        support.assert_matches_onnxruntime(model, feeds, rtol=1e-4, atol=1e-5)
+
+
+def test_a_band_takes_a_register_tile_dividing_its_tiles():
+    from convrnn.schedules.winograd_cpu import winograd_knobs
+
+    assert winograd_knobs(810, 64, 16, banded=True) == {"p_tile": 6, "k_tile": 64}
+    assert winograd_knobs(405, 64, 16, banded=True) == {"p_tile": 5, "k_tile": 64}
+    assert winograd_knobs(405, 32, 16, banded=True)["k_tile"] == 16  # 64 does not divide the channels
+
+
+def test_a_conv_whose_whole_transformed_product_would_overflow_runs_in_bands(monkeypatch):
+    from convrnn.schedules import generic
+
+    monkeypatch.setattr(generic, "schedule_generic", refuse_fallback)
+    # 16 -> 128 channels over a 900 x 161 spectrogram at a symbolic batch: the whole image's
+    # product is 75M elements (2.4G bits, past TVM's 32-bit sizes); a band's fits
     model = conv_model(channels=16, out_channels=128, size=(900, 161))
+    assert "WinogradConv" in ops(model)
+    feeds = {"x": support.random_input((1, 16, 900, 161), seed=1)}
+    support.assert_matches_onnxruntime(model, feeds, rtol=1e-4, atol=1e-5)  # used to fail to build:
+    # "Literal value 2388787200 exceeds range of int32"
+
+
+def test_an_odd_output_height_past_the_transform_limit_stays_direct():
+    model = conv_model(channels=16, out_channels=128, size=(899, 161))
     assert "WinogradConv" not in ops(model)
-    compile_model(model, tmp_path / "artifact")  # used to fail: "Literal value 2388787200 exceeds range of int32"
+
+
+def test_every_knob_choice_of_a_banded_conv_schedules_as_bands(monkeypatch):
+    from convrnn.compiler.lower import lower_node
+    from convrnn.compiler.target import parse_target
+    from convrnn.schedules import generic, winograd
+    from convrnn.schedules.registry import get_op
+
+    monkeypatch.setattr(winograd, "BAND_ELEMENTS", 3 * 16 * 5 * 64)  # 10 tile rows, bands of 2
+    monkeypatch.setattr(generic, "schedule_generic", refuse_fallback)
+    target = parse_target("cpu")
+    graph = run_pipeline(import_onnx(conv_model(channels=16, out_channels=64, size=(20, 9))))
+    (node,) = [n for n in graph.nodes if n.op == "WinogradConv"]
+    space = get_op("WinogradConv").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
+                                              [v.type for v in node.outputs], target)
+    assert space["band_rows"] == [1, 2] and space["k_tile"] == [16, 32, 64]  # twice 2 divides no 10 rows
+    for band_rows in space["band_rows"] + [3, 5]:  # 3: the nearest divisor, 2
+        for p_tile in (7, 12):  # dividing neither a band's 10 or 25 tiles nor the image's 50
+            node.attrs["knobs"] = {"band_rows": band_rows, "p_tile": p_tile, "k_tile": 64}
+            lower_node(node, target)
