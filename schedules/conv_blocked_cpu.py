@@ -43,7 +43,6 @@ from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
-MIN_ROW_TILE = 4  # rows per tile worth keeping the width untiled for (a symbolic width)
 SYMBOLIC_WIDTHS = range(4, 9)  # a dense conv's width tiles over a symbolic width
 # The weight bytes a tile reads (over all input blocks) from which a row of several tiles is
 # reduced input block by block: 128 -> 64 channels 3 x 3 (288 KB) ran 64 -> 77% of the FMA
@@ -51,26 +50,21 @@ SYMBOLIC_WIDTHS = range(4, 9)  # a dense conv's width tiles over a symbolic widt
 REDUCE_ROWS_MIN_WEIGHTS = 128 << 10
 
 
-def _whole_width_tiles(out_height: Optional[int], out_width: Optional[int], rank: int) -> bool:
-    """A symbolic output width (None) with no static height to find accumulators among
-    (symbolic, or with no divisor of at least MIN_ROW_TILE rows that fits the registers, as
-    122 = 2 x 61): computed in whole width tiles (otherwise untiled width and tiles of rows)."""
-    if out_width is not None:
-        return False
-    return rank == 1 or out_height is None or largest_divisor(out_height, ACCUMULATORS) < MIN_ROW_TILE
-
-
 def padded_width_tile(attrs: dict[str, Any], out_blocks: int, out_height: Optional[int], out_width: Optional[int],
                       rank: int) -> int:
     """The tile whose multiple the compute pads the output width to, cropping after (1: none).
     Over a symbolic width, the symbolic tile (a guarded register tile over a symbolic extent
-    does not lower in TVM 0.27). Over a static one, a dense conv's tile when it does not
+    does not lower in TVM 0.27): a tile's positions are neighbours in one row. Tiles of rows
+    over an untiled width broadcast from rows a padded width apart, which alias in the L1 cache
+    where that stride is near a multiple of 4 KiB (swift_f0's 7 x 3 convs over 128 x 62
+    positions of 16 channels, rows 4 KiB apart: 0.54 ms in tiles of 16 rows, 0.34 ms in tiles
+    of 8 positions; the model 4.2 -> 2.7 ms); a tuned ow_tile of 1 still takes the rows. Over a static one, a dense conv's tile when it does not
     divide the width: guarded, its last partial tile kept LLVM from holding the accumulators
     in registers (a 32 -> 64 channel 3 x 3 conv over 25 x 77 at the 5 x 4 tile: 32% of the FMA
     peak, 75% at 7 x 2). Dims: None where symbolic."""
-    if _whole_width_tiles(out_height, out_width, rank):
+    if out_width is None:
         return symbolic_width_tile(attrs, out_blocks)
-    if out_width is None or rank != 2 or attrs["group"] > 1:
+    if rank != 2 or attrs["group"] > 1:
         return 1
     tile = (attrs.get("knobs") or {}).get("ow_tile")
     if tile is None:
@@ -217,10 +211,8 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
                         | {row_tile(width, budget)})
         if attrs["group"] == 1:
             widths = sorted(set(widths) | {dense_register_tile(out_blocks, height, width, lanes, attrs["block"])[0]})
-    elif _whole_width_tiles(height, None, 2):  # whole tiles of a padded symbolic width (1: untiled)
+    else:  # whole tiles of a padded symbolic width (1: untiled, the rows hold the accumulators)
         widths = sorted({1, 4, SYMBOLIC_WIDTH_TILE, min(12, budget)})
-    else:  # a symbolic width over a static height: rows hold the accumulators
-        widths = [1]
     rows = [r for r in range(1, min(budget, height) + 1) if height % r == 0] if height is not None else [1]
     blocks = [1] if attrs["group"] > 1 else [b for b in range(1, MAX_OC_BLOCKS + 1) if out_blocks % b == 0]
     space = {"ow_tile": widths, "oh_tile": rows, "oc_blocks": blocks, "channels_outer": [True, False],
@@ -288,10 +280,11 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
             sch.compute_at(stages["pad"], tiles)
             vectorize_innermost(sch, stages["pad"], target.vector_lanes)
         elif None in (out_height, out_width):
-            # a pass of its own, parallel over images and channel blocks only: fused with a
-            # symbolic (derived) height the loops fail TVM 0.27's iter-map check at build
+            # a pass of its own, parallel over images, channel blocks and a static height's rows:
+            # fused with a symbolic (derived) height the loops fail TVM 0.27's iter-map check at
+            # build (one channel block of swift_f0 padded serially: 1 MB a conv)
             loops = sch.get_loops(stages["pad"])
-            parallel_fused(sch, loops[:2])
+            parallel_fused(sch, loops[:2] if out_height is None else loops[:3])
             vectorize_innermost(sch, stages["pad"], target.vector_lanes)
         else:  # rows of whole positions: parallel over rows, a vector per position
             loops = sch.get_loops(stages["pad"])

@@ -111,6 +111,10 @@ SYMBOLIC_TIME_CASES = {
     "conv2d_3x3_pad1_crnn": (["N", 1, 8, "frames"], (16, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
     "conv2d_stride2_rows_only": (["N", 8, 9, "frames"], (16, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 1])),
     "conv2d_depthwise": (["N", 8, 6, "frames"], (8, 1, 3, 3), dict(pads=[1, 1, 1, 1], group=8)),
+    # swift_f0's: static frequency rows, a symbolic time axis, windows tall and dilated
+    "conv2d_7x3_static_rows": (["N", 12, 16, "frames"], (16, 12, 7, 3), dict(pads=[3, 1, 3, 1])),
+    "conv2d_7x1_dilated_static_rows": (["N", 16, 32, "frames"], (16, 16, 7, 1),
+                                       dict(dilations=[5, 1], pads=[15, 0, 15, 0])),
     # windows that change the time axis's length: the output's is a derived dim (seq - 2, ...)
     "conv1d_k3_no_pads": (["N", 4, "seq"], (8, 4, 3), dict(pads=[0, 0])),
     "conv1d_k3_stride2_pad1": (["N", 4, "seq"], (8, 4, 3), dict(pads=[1, 1], strides=[2])),
@@ -128,6 +132,35 @@ def test_conv_symbolic_time_axis(name):
         shape = [batch, *names[1:-1], length]
         support.assert_matches_onnxruntime(model, {"X": support.random_input(shape, seed=length)},
                                            rtol=1e-4, atol=1e-4)
+
+
+def test_a_symbolic_width_over_static_rows_is_computed_in_width_tiles_padded_in_parallel_rows():
+    """A tile's positions are neighbours in a row (tiles of rows alias in L1 when the padded
+    width makes rows 4 KiB apart), and the padding pass is parallel over the static rows too."""
+    from convrnn.compiler.lower import lower_node
+    from convrnn.compiler.passes import run_pipeline
+    from convrnn.compiler.target import parse_target
+    from convrnn.compiler import tvm_adapter
+    from convrnn.frontend import import_onnx
+    from convrnn.schedules.conv_blocked_cpu import padded_width_tile
+
+    rng = np.random.default_rng(6)
+    inits = [("W1", (rng.standard_normal((16, 12, 7, 3)) * 0.1).astype("float32")),
+             ("W2", (rng.standard_normal((16, 16, 7, 3)) * 0.1).astype("float32"))]
+    nodes = [helper.make_node("Conv", ["X", "W1"], ["A"], pads=[3, 1, 3, 1]),
+             helper.make_node("Relu", ["A"], ["B"]),
+             helper.make_node("Conv", ["B", "W2"], ["Y"], pads=[3, 1, 3, 1], name="second")]
+    model = support.make_model(nodes, [support.tensor_info("X", "float32", ["N", 12, 16, "frames"])],
+                               [support.tensor_info("Y", "float32", None)], inits, name="static_rows_chain")
+    for length in (14, 62):
+        support.assert_matches_onnxruntime(model, {"X": support.random_input((1, 12, 16, length), seed=length)})
+    graph = run_pipeline(import_onnx(model))
+    (node,) = [n for n in graph.nodes if n.name == "second"]
+    assert node.op == "ConvBlocked" and node.attrs["in_block"]  # a chain runs blocked
+    assert padded_width_tile(node.attrs, 1, 16, None, 2) > 1
+    script = tvm_adapter.script(lower_node(node, parse_target("cpu")))
+    assert "crop" in script or "T.where" in script  # the padded width's last tile is guarded
+    assert "n_c_i0_fused in T.parallel" in script  # images, channel blocks and rows
 
 
 def test_conv_symbolic_time_axis_too_short_for_the_window():
