@@ -87,6 +87,15 @@ def time_kernel(executable: Any, name: str, args: Sequence[Any], repeat: int = 5
     return float(timer(*args).median)
 
 
+def time_kernel_cold(executable: Any, name: str, args: Sequence[Any], calls: int = 15) -> float:
+    """Median seconds of single calls of kernel `name` with every argument but the first
+    flushed from the CPU caches before each (TVM's cache_flush_cpu_non_first_arg): as in a
+    model, where the input was just written by the kernel before and the weights are cold."""
+    timer = executable.mod.time_evaluator(name, args[0].device, number=1, repeat=calls, min_repeat_ms=0,
+                                          f_preproc="cache_flush_cpu_non_first_arg")
+    return float(timer(*args).median)
+
+
 def parse_primfunc(text: str) -> PrimFunc:
     """A PrimFunc from TVMScript source that refers to the TIR builder as `T`."""
     import tvm.script

@@ -153,8 +153,8 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     out_loops = sch.get_loops(write_back)
     out_height, out_width = (tvm_.loop_extent(sch, loop) for loop in out_loops[2:4])
     rows, cols = tiles(out_height, out_width, m)
-    band_rows = largest_divisor(rows, int(with_knobs({"band_rows": default_band_rows(out_height, out_width, channels,
-                                                                                      out_channels, m)}, attrs)["band_rows"]))
+    default = default_band_rows(out_height, out_width, channels, out_channels, m)
+    band_rows = largest_divisor(rows, int(with_knobs({"band_rows": default}, attrs)["band_rows"]))
     band = None  # the loop over bands of output rows, outermost and serial
     if band_rows < rows and out_height % m == 0:
         n, channel, h, *_ = out_loops

@@ -6,7 +6,10 @@ tuning run resumable and loses nothing measured before the kill; a line that doe
 
 A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op": "Conv",
 "describe": "...", "dims": {symbolic dim: the size it was measured at}, "knobs": {...},
-"ms": float or null, "error": text or null, "time": ISO}. A task's key does not hold the
+"ms": float or null, "error": text or null, "measure": how "ms" was taken, "time": ISO}.
+Only records of this convrnn's way of measuring (MEASURE; a record without one was timed
+warm, its weights cached from the call before, which picked kernels slower in the model)
+compare with each other, as if the others were not there. A task's key does not hold the
 dims, so one task may have been measured at several sizes (batch 1, then batch 16): times
 compare only at the same dims. Tuning resumes, and reports the best, at the dims it measures;
 a compile (whose dims are symbolic) takes the fastest record at the dims of the task's latest
@@ -24,6 +27,8 @@ from typing import Any, Optional
 from convrnn.compiler.errors import TuningError
 
 FORMAT_VERSION = 1
+MEASURE = "cold"  # single calls, every argument but the input flushed from the caches before each
+WARM = "warm"  # the measure of records without one
 _REQUIRED = {"version": int, "target": str, "task": str, "knobs": dict}
 
 
@@ -80,7 +85,7 @@ class TuningDatabase:
         return None
 
     def append(self, record: dict[str, Any]) -> None:
-        record = {"version": FORMAT_VERSION, **record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        record = {"version": FORMAT_VERSION, "measure": MEASURE, **record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
         line = json.dumps(record, sort_keys=True) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +106,10 @@ class TuningDatabase:
             return raw.read(1) == b"\n"
 
     def of_task(self, target: str, task: str, dims: Optional[dict[str, int]] = None) -> list[dict[str, Any]]:
-        """A task's records on a target, in file order; only those measured at `dims` if given."""
+        """A task's records on a target measured this convrnn's way, in file order; only those
+        measured at `dims` if given."""
         return [r for r in self.records if r["target"] == target and r["task"] == task
-                and (dims is None or dims_of(r) == dims)]
+                and r.get("measure", WARM) == MEASURE and (dims is None or dims_of(r) == dims)]
 
     def best(self, target: str, task: str, dims: Optional[dict[str, int]] = None,
              space: Optional[dict[str, list]] = None) -> Optional[dict[str, Any]]:

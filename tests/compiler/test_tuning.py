@@ -143,6 +143,25 @@ def test_compile_takes_the_best_record_and_computes_the_same(model_file, tmp_pat
     support.assert_matches_onnxruntime(conv_gemm_model(), {"x": x})
 
 
+def test_records_timed_warm_by_an_older_convrnn_are_passed_over(model_file, tmp_path):
+    """Records without a measure were timed with the weights cached from the call before:
+    they neither compare with cold ones nor count as measured when tuning resumes."""
+    target = parse_target("cpu")
+    conv = next(t for t in extract_tasks(run_pipeline(import_onnx(str(model_file))), target) if t.node.op == "Conv")
+    warm = {name: values[0] for name, values in conv.space.items()}
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps({"version": 1, "target": str(target), "task": conv.key, "op": "Conv", "knobs": warm,
+                                "ms": 0.001, "error": None}) + "\n")
+    db = TuningDatabase.open(path)
+    assert len(db.records) == 1 and db.best(str(target), conv.key) is None
+    graph = apply_tuning(run_pipeline(import_onnx(str(model_file))), db, target)
+    assert [n.attrs.get("knobs") for n in graph.nodes if n.op == "Conv"] == [None]  # the defaults
+    tune(str(model_file), str(path), trials=2)
+    fresh = [r for r in TuningDatabase.open(path).records if r["task"] == conv.key][1:]
+    assert fresh and all(r["measure"] == "cold" and r["ms"] > 0 for r in fresh)
+    assert {} in [r["knobs"] for r in fresh]  # the defaults measured again, cold
+
+
 def test_cli_tune_then_compile_with_db(model_file, tmp_path, capsys):
     db_path = tmp_path / "cli.jsonl"
     assert main(["tune", str(model_file), "--db", str(db_path), "--trials", "2"]) == 0
