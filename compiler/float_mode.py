@@ -22,12 +22,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
 from convrnn.compiler import tvm_adapter as tvm_
-from convrnn.compiler.ir import Node
+from convrnn.compiler.ir import Node, is_floating
 from convrnn.compiler.target import Target
-from convrnn.schedules.element_conversions import FLOAT_BIT_PATTERNS
 
 ENTER = "convrnn_flush_denormals"
 LEAVE = "convrnn_restore_float_mode"
@@ -56,16 +53,12 @@ def {LEAVE}(state_handle: T.handle):
 '''
 
 
-def _is_float(dtype: str) -> bool:
-    return dtype in FLOAT_BIT_PATTERNS or np.dtype(dtype).kind == "f"
-
-
 def converts_float_formats(nodes: Iterable[Node]) -> bool:
     """Whether a node reads one float format and writes another (its conversion must keep
     denormals)."""
     for node in nodes:
-        formats = {v.type.dtype for v in (*node.inputs, *node.outputs) if v is not None and _is_float(v.type.dtype)}
-        if "from" in node.attrs and _is_float(str(node.attrs["from"])):
+        formats = {v.type.dtype for v in (*node.inputs, *node.outputs) if v is not None and is_floating(v.type.dtype)}
+        if "from" in node.attrs and is_floating(str(node.attrs["from"])):
             formats.add(str(node.attrs["from"]))  # a bit-pattern input the kernel sees as its storage
         if len(formats) > 1:
             return True

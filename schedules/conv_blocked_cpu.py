@@ -54,12 +54,11 @@ def padded_width_tile(attrs: dict[str, Any], out_blocks: int, out_height: Option
                       rank: int) -> int:
     """The tile whose multiple the compute pads the output width to, cropping after (1: none).
     Over a symbolic width, the symbolic tile (a guarded register tile over a symbolic extent
-    does not lower in TVM 0.27): a tile's positions are neighbours in one row. Tiles of rows
-    over an untiled width broadcast from rows a padded width apart, which alias in the L1 cache
-    where that stride is near a multiple of 4 KiB (swift_f0's 7 x 3 convs over 128 x 62
-    positions of 16 channels, rows 4 KiB apart: 0.54 ms in tiles of 16 rows, 0.34 ms in tiles
-    of 8 positions; the model 4.2 -> 2.7 ms); a tuned ow_tile of 1 still takes the rows. Over a static one, a dense conv's tile when it does not
-    divide the width: guarded, its last partial tile kept LLVM from holding the accumulators
+    does not lower in TVM 0.27), so that a tile's positions are neighbours in one row: tiles
+    of rows over an untiled width broadcast from rows a padded width apart, which alias in the
+    L1 cache where that stride is near a multiple of 4 KiB (swift_f0's 62 frames: 1.6x slower);
+    a tuned ow_tile of 1 still takes the rows. Over a static one, a dense conv's tile when it
+    does not divide the width: guarded, its last partial tile kept LLVM from holding the accumulators
     in registers (a 32 -> 64 channel 3 x 3 conv over 25 x 77 at the 5 x 4 tile: 32% of the FMA
     peak, 75% at 7 x 2). Dims: None where symbolic."""
     if out_width is None:

@@ -40,15 +40,16 @@ def tiles(out_height: int, out_width: int, tile: int) -> tuple[int, int]:
     return -(-out_height // tile), -(-out_width // tile)
 
 
-def winograd_knobs(tiles: int, out_channels: int, lanes: int, banded: bool) -> dict[str, int]:
-    """The GEMM's register tile over `tiles` tiles (a band's, or the image's): in a band, as
+def winograd_knobs(tile_count: int, out_channels: int, lanes: int, banded: bool) -> dict[str, int]:
+    """The GEMM's register tile over `tile_count` tiles (a band's, or the image's): in a band, as
     many output channels as WIDE_K_TILE where they divide and leave rows for 4 tiles, and a
     tile count dividing the band's (a partial tile's guard breaks the band's dataflow)."""
     k_tile = CHANNEL_BLOCK
     if banded and out_channels % WIDE_K_TILE == 0 and accumulators(lanes) // (WIDE_K_TILE // lanes) >= 4:
         k_tile = WIDE_K_TILE
     limit = min(MAX_TILE_ROWS, accumulators(lanes) // max(k_tile // lanes, 1))
-    return {"p_tile": largest_divisor(tiles, limit) if banded else row_tile(tiles, limit), "k_tile": k_tile}
+    return {"p_tile": largest_divisor(tile_count, limit) if banded else row_tile(tile_count, limit),
+            "k_tile": k_tile}
 
 
 def default_band_rows(out_height: int, out_width: int, channels: int, out_channels: int, tile: int) -> int:

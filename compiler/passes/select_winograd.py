@@ -45,8 +45,9 @@ def _eligible(node: Node, weight) -> bool:
     positions = out.shape[2] * out.shape[3]
     tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
     channels, out_channels = x.shape[1], out.shape[1]
-    banded = band_tile_rows(*out.shape[2:4], channels, out_channels, TILE) is not None
-    if not banded and (TILE + 2) ** 2 * tiles * max(channels, out_channels) > MAX_TRANSFORM_ELEMENTS:
+    # whole, or in bands, the transforms fit the caches; else only the whole-image limit applies
+    fits_in_bands = band_tile_rows(*out.shape[2:4], channels, out_channels, TILE) is not None
+    if not fits_in_bands and (TILE + 2) ** 2 * tiles * max(channels, out_channels) > MAX_TRANSFORM_ELEMENTS:
         return False
     return (channels % CHANNEL_BLOCK == 0 and out_channels % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
             and positions * out_channels * channels * 9 >= MIN_MULTIPLY_ADDS
