@@ -74,7 +74,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     outcomes = tune(args.model, args.db, target=args.target, trials=args.trials, time_budget=args.time_budget,
                     input_shapes=dict(_parse_shape(s) for s in args.input_shape),
-                    dims=dict(_parse_dim(s) for s in args.dim), workers=args.workers, report=progress)
+                    dims=dict(_parse_dim(s) for s in args.dim), workers=args.workers, report=progress,
+                    check_in_model=not args.no_model_check)
     progress.close()
     tuned = sum(o.best_ms is not None for o in outcomes)
     print(f"tuned {tuned}/{len(outcomes)} tasks of {args.model} in {time.perf_counter() - start:.0f} s; "
@@ -275,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                       help="stop after this long (what was measured is kept)")
     tune.add_argument("--workers", type=int, default=2, help="candidates built at once (default 2)")
+    tune.add_argument("--no-model-check", action="store_true",
+                      help="skip timing the tuned kernels inside the model against the defaults (a compile "
+                           "then takes every task's fastest candidate)")
     _add_measuring_arguments(tune, "the kernels are measured with")
     tune.set_defaults(run=cmd_tune)
 

@@ -8,7 +8,9 @@ stores are whole contiguous vectors. A depthwise conv loads its input as vectors
 channel block of one position), at any stride: the layout makes the channels, not the width,
 contiguous. A dense conv's tile is the one with the most FMAs per load that fits the vector
 registers (dense_register_tile); knob `reduce_rows` applies one input channel block along a
-whole row of tiles before the next (its weights stay in L1).
+whole row of tiles before the next (its weights stay in L1), and knob `task_rows` gives a
+task that many rows, each input block applied to all of them (its weights loaded once for
+them: a tuning choice where the rows are few and the weights many).
 
 A row is computed in whole tiles into a local buffer padded up to a multiple of `ow_tile`,
 and the write-back (bias and epilogue) crops it ("crop" stage, inlined there), where the tile
@@ -48,6 +50,7 @@ SYMBOLIC_WIDTHS = range(4, 9)  # a dense conv's width tiles over a symbolic widt
 # reduced input block by block: 128 -> 64 channels 3 x 3 (288 KB) ran 64 -> 77% of the FMA
 # peak, 256 -> 256 channels 1 x 1 (64 KB) 63 -> 54%.
 REDUCE_ROWS_MIN_WEIGHTS = 128 << 10
+MAX_TASK_ROWS = 8  # rows one task of a row-by-row reduction may take (their accumulators are a buffer)
 
 
 def padded_width_tile(attrs: dict[str, Any], out_blocks: int, out_height: Optional[int], out_width: Optional[int],
@@ -189,7 +192,7 @@ def conv_blocked_knobs(out_blocks: int, out_height: Optional[int], out_width: Op
         # positions outside channel blocks: consecutive tasks share their input (1 x 1 convs
         # of 128-512 channels over 28 x 28 - 7 x 7: 55 -> 68% of the FMA peak, 30 -> 50%)
         return {"ow_tile": ow_tile, "oh_tile": oh_tile, "oc_blocks": oc_blocks, "channels_outer": False,
-                "pad": "pass", "reduce_rows": reduce_rows}
+                "pad": "pass", "reduce_rows": reduce_rows, "task_rows": 1}
     budget = _accumulator_budget(attrs["block"], lanes)
     ow_tile = 1 if out_width is None else row_tile(out_width, budget)
     oh_tile = largest_divisor(out_height, budget // ow_tile)
@@ -218,6 +221,8 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
              "pad": list(PAD_PLACES)}
     if attrs["group"] == 1 and attrs["in_block"] and width is not None:
         space["reduce_rows"] = [False, True]
+        if height is not None:  # rows a task reduces together (reduce_rows): a few, each a divisor
+            space["task_rows"] = [r for r in range(1, min(height, MAX_TASK_ROWS) + 1) if height % r == 0]
     return space
 
 
@@ -263,7 +268,10 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
     factors = [None, knobs["oc_blocks"], knobs["oh_tile"], knobs["ow_tile"], attrs["block"]]
     order = [0, 1, 2, 3, 4] if knobs["channels_outer"] else [0, 2, 3, 1, 4]
     if knobs.get("reduce_rows") and out_width is not None and attrs["in_block"] and attrs["group"] == 1:
-        tiles = _reduce_by_rows(sch, conv, write_back, factors, order, target.vector_lanes)
+        rows = knobs.get("task_rows", 1)
+        if out_height is None or (out_height // knobs["oh_tile"]) % rows:
+            rows = 1
+        tiles = _reduce_by_rows(sch, conv, write_back, factors, order, target.vector_lanes, rows)
     else:
         serial = out_width is None
         if serial:  # a symbolic width's tiles last, serial: a task per row, no division per tile
@@ -292,21 +300,23 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
 
 
 def _reduce_by_rows(sch: Any, conv: Any, write_back: Optional[Any], factors: list, order: list[int],
-                    lanes: int) -> Any:
+                    lanes: int, task_rows: int = 1) -> Any:
     """Tiles of `factors` whose reduction runs input channel block by block along the whole
     row: one block's weights (channel blocks x window x 16 x 16) stay in the L1 cache across
     the row's width tiles, where a tile reducing over every input block streams them all from
     L2 (a 128 -> 64 channel 3 x 3 conv over 300 x 161: 64 -> 77% of the FMA peak here, with
     the 5 x 4 tile). The row's accumulators live in a buffer, each tile's in registers while
-    one block's window is applied. Returns the parallel loop over rows (a per-task producer
-    goes there)."""
+    one block's window is applied; a task of `task_rows` rows applies each block to all of
+    its rows before the next. Returns the parallel loop over tasks (a per-task producer goes
+    there)."""
     if write_back is None:
         write_back = sch.cache_write(conv, 0, "local")
     else:
         sch.set_scope(conv, 0, "local")
     outer, tile = split_tiles(sch, sch.get_loops(write_back), factors)
+    outer[2], task_row = sch.split(outer[2], factors=[None, task_rows])
     across = [outer[axis] for axis in order if axis != 3]  # all but the width tiles
-    sch.reorder(*across, outer[3], *tile)
+    sch.reorder(*across, task_row, outer[3], *tile)
     rows = parallel_fused(sch, across)
     vectorize_innermost(sch, write_back, lanes)
     sch.compute_at(conv, rows, preserve_unit_loops=True)
@@ -315,8 +325,9 @@ def _reduce_by_rows(sch: Any, conv: Any, write_back: Optional[Any], factors: lis
     spatial = [loop for loop, kind in zip(loops, kinds) if kind == "S"]
     reduction = [loop for loop, kind in zip(loops, kinds) if kind == "R"]
     width_tiles, width = sch.split(spatial[3], factors=[None, factors[3]])
+    row_tiles, spatial[2] = sch.split(spatial[2], factors=[task_rows, None])
     spatial[3] = width
-    sch.reorder(reduction[0], width_tiles, *reduction[1:], *spatial)
+    sch.reorder(reduction[0], row_tiles, width_tiles, *reduction[1:], *spatial)
     vectorize_and_unroll(sch, conv, len(spatial), lanes)
     init = sch.decompose_reduction(conv, reduction[0])
     vectorize_innermost(sch, init, lanes)

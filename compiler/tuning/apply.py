@@ -1,6 +1,7 @@
 """Compile-time use of the tuning database: each tunable node takes the knobs of its task's
-fastest record for this target (among records whose knobs its template still takes); a node
-without such a record keeps its template's defaults."""
+fastest record for this target (among records whose knobs its template still takes), unless
+those lost to the defaults in the model (TuningDatabase.chosen); a node without such a record
+keeps its template's defaults."""
 from __future__ import annotations
 
 from convrnn.compiler.ir import Graph
@@ -13,6 +14,6 @@ def apply_tuning(graph: Graph, db: TuningDatabase, target: Target) -> Graph:
     nodes = []
     for node in graph.nodes:
         space = knob_space(node, target)
-        best = db.best(str(target), task_key(node), space=space) if space else None
+        best = db.chosen(str(target), task_key(node), space=space) if space else None
         nodes.append(with_knobs(node, best["knobs"]) if best and best["knobs"] else node)
     return graph.replace(nodes=nodes)

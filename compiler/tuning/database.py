@@ -7,7 +7,9 @@ tuning run resumable and loses nothing measured before the kill; a line that doe
 A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op": "Conv",
 "describe": "...", "dims": {symbolic dim: the size it was measured at}, "knobs": {...},
 "ms": float or null, "error": text or null, "measure": how "ms" was taken, "time": ISO}.
-Only records of this convrnn's way of measuring (MEASURE; a record without one was timed
+A verdict record ("measure": "in_model", "ms": null, "in_model": {"default_ms", "tuned_ms"})
+holds a task's time in its model with its defaults and with the tuned "knobs"; a compile
+skips knobs whose latest verdict lost (chosen). Only records of this convrnn's way of measuring (MEASURE; a record without one was timed
 warm, its weights cached from the call before, which picked kernels slower in the model)
 compare with each other, as if the others were not there. A task's key does not hold the
 dims, so one task may have been measured at several sizes (batch 1, then batch 16): times
@@ -28,6 +30,7 @@ from convrnn.compiler.errors import TuningError
 
 FORMAT_VERSION = 1
 MEASURE = "cold"  # single calls, every argument but the input flushed from the caches before each
+IN_MODEL = "in_model"  # a verdict on a task's tuned knobs, timed in its model (tuning/in_model.py)
 WARM = "warm"  # the measure of records without one
 _REQUIRED = {"version": int, "target": str, "task": str, "knobs": dict}
 
@@ -123,3 +126,28 @@ class TuningDatabase:
             return None
         latest = dims_of(measured[-1])
         return min((r for r in measured if dims_of(r) == latest), key=lambda r: r["ms"])
+
+    def chosen(self, target: str, task: str, space: Optional[dict[str, list]] = None) -> Optional[dict[str, Any]]:
+        """What a compile applies: the best record, unless the latest in-model verdict on its
+        knobs at its dims found them slower in the model than the defaults (then None: the
+        template's defaults)."""
+        best = self.best(target, task, space=space)
+        if best is None:
+            return None
+        verdicts = [r for r in self.records if r["target"] == target and r["task"] == task
+                    and r.get("measure") == IN_MODEL and dims_of(r) == dims_of(best)
+                    and knobs_key(r["knobs"]) == knobs_key(best["knobs"]) and _verdict(r) is not None]
+        if verdicts and not _verdict(verdicts[-1]):
+            return None
+        return best
+
+
+def _verdict(record: dict[str, Any]) -> Optional[bool]:
+    """Whether an in-model record found the tuned knobs faster (None: malformed)."""
+    times = record.get("in_model")
+    if not isinstance(times, dict):
+        return None
+    tuned, default = times.get("tuned_ms"), times.get("default_ms")
+    if not all(isinstance(t, (int, float)) and t >= 0 for t in (tuned, default)):
+        return None
+    return tuned < default

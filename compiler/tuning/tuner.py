@@ -2,7 +2,8 @@
 
 Per task: the template's defaults first (knobs {}), then a random start, then evolution
 (one knob of one of the fastest candidates moved to a neighbouring value), until the task
-has `trials` records, its space is exhausted, or the time budget is spent. Candidates are
+has `trials` records, its space is exhausted, or the time budget is spent. Then each task's
+best is judged inside the model (in_model.py), unless check_in_model is False. Candidates are
 built in parallel (TVM compiles outside Python's lock), then timed one at a time. Every
 measurement is appended to the database at once, so a killed run resumes where it stopped.
 """
@@ -18,6 +19,7 @@ from typing import Any, Callable, Optional
 from convrnn.compiler.passes import run_pipeline
 from convrnn.compiler.target import parse_target
 from convrnn.compiler.tuning.database import TuningDatabase, knobs_key
+from convrnn.compiler.tuning.in_model import judge_in_model
 from convrnn.compiler.tuning.measure import build_candidate, concrete_dims, kernel_arguments, time_candidate
 from convrnn.compiler.tuning.tasks import Task, extract_tasks
 from convrnn.frontend import import_onnx
@@ -41,7 +43,7 @@ Report = Callable[[str, bool], None]  # (line, task finished)
 
 def tune(model: Any, db_path: str, target: Any = "cpu", trials: int = 16, time_budget: Optional[float] = None,
          input_shapes: Optional[dict] = None, dims: Optional[dict[str, int]] = None, workers: int = 2,
-         report: Report = lambda line, done: None, seed: int = 0) -> list[TaskOutcome]:
+         report: Report = lambda line, done: None, seed: int = 0, check_in_model: bool = True) -> list[TaskOutcome]:
     target = parse_target(target)
     graph = run_pipeline(import_onnx(model, input_shapes))
     tasks = extract_tasks(graph, target)
@@ -58,6 +60,9 @@ def tune(model: Any, db_path: str, target: Any = "cpu", trials: int = 16, time_b
                        lambda line: report(f"{label}  {line}", False))
             outcomes.append(_outcome(task, db, str(target), concrete_dims(task, dims or {})))
             report(f"{label}  {_summary(outcomes[-1])}", True)
+    if check_in_model:
+        judge_in_model(model, tasks, db, target, input_shapes, dims or {}, lambda t: concrete_dims(t, dims or {}),
+                       lambda line: report(f"[model] {line}", True))
     return outcomes
 
 

@@ -239,6 +239,31 @@ def test_both_reduction_orders_give_the_same_numbers(monkeypatch, reduce_rows, w
                                        rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("task_rows", [2, 3, 4], ids=["two", "three", "not_a_divisor"])
+@pytest.mark.parametrize("channels_outer", [False, True], ids=["rows_outer", "channels_outer"])
+def test_tasks_of_several_rows_give_the_same_numbers(monkeypatch, task_rows, channels_outer):
+    from convrnn.schedules import conv_blocked_cpu
+
+    defaults = conv_blocked_cpu.conv_blocked_knobs
+    monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs", lambda *args, **kwargs: {
+        **defaults(*args, **kwargs), "reduce_rows": True, "task_rows": task_rows, "channels_outer": channels_outer})
+    b = Builder(8, (6, 13), seed=3, width=None)
+    a = b.conv("x", 32, act="Relu")
+    model = b.model(b.conv(a, 64, act="Relu"))
+    model.graph.name = f"task_rows_{task_rows}_{channels_outer}"
+    support.assert_matches_onnxruntime(model, {"x": support.random_input((1, 8, 6, 13), seed=task_rows)},
+                                       rtol=1e-4, atol=1e-4)
+
+
+def test_task_rows_are_tuned_among_the_divisors_of_a_static_height():
+    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knob_space
+
+    attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK, kernel_shape=[3, 3])
+    assert conv_blocked_knob_space([1, 16, 6, 19, 16], attrs, 16)["task_rows"] == [1, 2, 3, 6]
+    assert conv_blocked_knob_space([1, 16, 24, 19, 16], attrs, 16)["task_rows"] == [1, 2, 3, 4, 6, 8]
+    assert "task_rows" not in conv_blocked_knob_space([1, 16, "h", 19, 16], attrs, 16)
+
+
 def test_a_conv_over_symbolic_height_and_width_runs_a_task_per_row():
     b = Builder(8, (5, 7), seed=4)
     b.inputs = [support.tensor_info("x", "float32", ["n", 8, "h", "w"])]
