@@ -293,9 +293,13 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
             loops = sch.get_loops(stages["pad"])
             parallel_fused(sch, loops[:2] if out_height is None else loops[:3])
             vectorize_innermost(sch, stages["pad"], target.vector_lanes)
-        else:  # rows of whole positions: parallel over rows, a vector per position
+        else:
+            # parallel over rows: a blocked input's rows of whole positions, a vector each; an
+            # NCHW one's rows of single values, vectorized along the width (its channels are
+            # few: parallel over them alone, a stem's pass over a 3 x 226 x 226 input ran 2x
+            # slower than its conv)
             loops = sch.get_loops(stages["pad"])
-            parallel_fused(sch, loops[:-2])
+            parallel_fused(sch, loops[:-2] if attrs["in_block"] or attrs["group"] > 1 else loops[:-1])
             vectorize_innermost(sch, stages["pad"], target.vector_lanes)
 
 
