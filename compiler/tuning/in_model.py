@@ -2,8 +2,8 @@
 
 A candidate is timed alone (measure.py), with its weights flushed but its input warm, its
 threads idle before the call and nothing after it: a model's kernels meet each other's data
-in the caches and start the moment the last one ends. Measured here, a tuned build could run
-slower than the untuned one (vietcombank_captcha 0.93 vs 0.90 ms). So the tuner compiles the
+in the caches and start the moment the last one ends, and a candidate fastest alone can be
+slower there than the defaults. So the tuner compiles the
 model twice, with its defaults and with its tuned knobs, times every kernel call in the
 order the model runs them (the builds in alternation, as CompiledModel.time_calls), and
 records for each task whose knobs it changed a verdict: the task's time in the model with
