@@ -8,12 +8,13 @@ A record: {"version": 1, "target": <target JSON text>, "task": <task key>, "op":
 "describe": "...", "dims": {symbolic dim: the size it was measured at}, "knobs": {...},
 "ms": float or null, "error": text or null, "measure": how "ms" was taken, "time": ISO}.
 A verdict record ("measure": "in_model", "ms": null, "in_model": {"default_ms", "tuned_ms"})
-holds a task's time in its model with its defaults and with the tuned "knobs"; a compile
-skips knobs whose latest verdict lost (chosen). Only records of this convrnn's way of measuring (MEASURE; a record without one was timed
-warm, its weights cached from the call before, which picked kernels slower in the model)
-compare with each other, as if the others were not there. A task's key does not hold the
-dims, so one task may have been measured at several sizes (batch 1, then batch 16): times
-compare only at the same dims. Tuning resumes, and reports the best, at the dims it measures;
+holds a task's time in its model with its defaults and with candidate "knobs"; a compile
+takes the judged candidate fastest in the model, or the defaults where none beat them
+(chosen). Only records of this convrnn's way of measuring (MEASURE; a record without one
+was timed warm, its weights cached from the call before, which picked kernels slower in
+the model) compare with each other, as if the others were not there. A task's key does not
+hold the dims, so one task may have been measured at several sizes (batch 1, then batch
+16): times compare only at the same dims. Tuning resumes, and reports the best, at the dims it measures;
 a compile (whose dims are symbolic) takes the fastest record at the dims of the task's latest
 measurement, the tuning the user ran last. A record without dims is one at {}.
 """
@@ -128,18 +129,28 @@ class TuningDatabase:
         return min((r for r in measured if dims_of(r) == latest), key=lambda r: r["ms"])
 
     def chosen(self, target: str, task: str, space: Optional[dict[str, list]] = None) -> Optional[dict[str, Any]]:
-        """What a compile applies: the best record, unless the latest in-model verdict on its
-        knobs at its dims found them slower in the model than the defaults (then None: the
-        template's defaults)."""
+        """What a compile applies. The best record while no in-model verdict judged its knobs
+        (at its dims); else, of the candidates judged there (each by its latest verdict), the
+        one that ran fastest in the model, if it beat the defaults there (None: the template's
+        defaults)."""
         best = self.best(target, task, space=space)
         if best is None:
             return None
-        verdicts = [r for r in self.records if r["target"] == target and r["task"] == task
-                    and r.get("measure") == IN_MODEL and dims_of(r) == dims_of(best)
-                    and knobs_key(r["knobs"]) == knobs_key(best["knobs"]) and _verdict(r) is not None]
-        if verdicts and not _verdict(verdicts[-1]):
-            return None
-        return best
+        latest: dict[str, dict[str, Any]] = {}
+        for r in self.records:
+            if (r["target"] == target and r["task"] == task and r.get("measure") == IN_MODEL
+                    and dims_of(r) == dims_of(best) and _verdict(r) is not None):
+                latest[knobs_key(r["knobs"])] = r
+        if knobs_key(best["knobs"]) not in latest:
+            return best
+        winners = sorted((r for r in latest.values() if _verdict(r)), key=lambda r: r["in_model"]["tuned_ms"])
+        for winner in winners:
+            records = [r for r in self.of_task(target, task, dims_of(best)) if r.get("ms") is not None
+                       and knobs_key(r["knobs"]) == knobs_key(winner["knobs"])
+                       and (space is None or all(v in space.get(k, ()) for k, v in r["knobs"].items()))]
+            if records:
+                return records[0]
+        return None
 
 
 def _verdict(record: dict[str, Any]) -> Optional[bool]:

@@ -51,7 +51,7 @@ def database(tmp_path, records):
     return db
 
 
-def test_a_compile_takes_the_best_candidate_while_no_verdict_says_it_lost(tmp_path):
+def test_a_compile_takes_the_candidate_fastest_in_the_model(tmp_path):
     fast, slow = {"a": 1}, {"a": 2}
     candidates = [record({}, 1.0), record(fast, 0.5), record(slow, 0.8)]
     assert database(tmp_path, candidates).chosen(TARGET, "t")["knobs"] == fast
@@ -63,6 +63,12 @@ def test_a_compile_takes_the_best_candidate_while_no_verdict_says_it_lost(tmp_pa
     assert database(tmp_path, candidates + [verdict(slow, 0.9, 0.6)]).chosen(TARGET, "t")["knobs"] == fast
     assert database(tmp_path, candidates + [verdict(fast, 0.9, 0.6, dims={"n": 4})]
                     ).chosen(TARGET, "t")["knobs"] == fast
+    # of the candidates judged in the model, the fastest there, if it beat the defaults there
+    judged_both = candidates + [verdict(fast, 0.7, 0.6)]
+    assert database(tmp_path, judged_both + [verdict(slow, 0.5, 0.6)]).chosen(TARGET, "t")["knobs"] == slow
+    assert database(tmp_path, candidates + [verdict(fast, 0.55, 0.6), verdict(slow, 0.5, 0.6)]
+                    ).chosen(TARGET, "t")["knobs"] == slow
+    assert database(tmp_path, judged_both + [verdict(slow, 0.65, 0.6)]).chosen(TARGET, "t") is None
     # a malformed verdict is no verdict
     broken = record(fast, measure=IN_MODEL, in_model={"tuned_ms": "slow"})
     assert database(tmp_path, candidates + [broken]).chosen(TARGET, "t")["knobs"] == fast
@@ -92,22 +98,26 @@ def test_a_losing_verdict_leaves_the_node_its_defaults(tmp_path):
 def test_tune_judges_each_tuned_task_in_the_model(tmp_path):
     model_file = tmp_path / "model.onnx"
     onnx.save(conv_gemm_model(), model_file)
-    # each task's best so far: knobs other than its defaults (the search has nothing left to try)
+    # each task's two fastest so far: knobs other than its defaults (nothing left to search)
     tasks = extract_tasks(run_pipeline(import_onnx(conv_gemm_model())), parse_target("cpu"))
-    seeded = [record({name: values[-1] for name, values in t.space.items()}, 1e-6, task=t.key) for t in tasks]
-    db_path = database(tmp_path, seeded).path
+    seeded = {t.key: [{name: values[-1] for name, values in t.space.items()},
+                      {name: values[0] for name, values in t.space.items()}] for t in tasks}
+    db_path = database(tmp_path, [record(knobs, 1e-6 * (rank + 1), task=key)
+                                  for key, both in seeded.items() for rank, knobs in enumerate(both)]).path
     lines = []
     tune(str(model_file), str(db_path), trials=1, report=lambda line, done: lines.append(line))
     db = TuningDatabase.open(db_path)
-    verdicts = [r for r in db.records if r.get("measure") == IN_MODEL]
-    assert sorted(v["task"] for v in verdicts) == sorted(t.key for t in tasks)
-    for v in verdicts:
-        times = v["in_model"]
-        assert times["tuned_ms"] > 0 and times["default_ms"] > 0
-        assert v["knobs"] == db.best(TARGET, v["task"])["knobs"]
-        won = times["tuned_ms"] < times["default_ms"]
-        assert (db.chosen(TARGET, v["task"]) is not None) == won
-    assert sum("[model]" in line for line in lines) == len(verdicts)
+    for task in tasks:
+        verdicts = [r for r in db.records if r.get("measure") == IN_MODEL and r["task"] == task.key]
+        assert [v["knobs"] for v in verdicts] == seeded[task.key]
+        assert all(v["in_model"]["tuned_ms"] > 0 and v["in_model"]["default_ms"] > 0 for v in verdicts)
+        winners = [v for v in verdicts if v["in_model"]["tuned_ms"] < v["in_model"]["default_ms"]]
+        chosen = db.chosen(TARGET, task.key)
+        if winners:
+            assert chosen["knobs"] == min(winners, key=lambda v: v["in_model"]["tuned_ms"])["knobs"]
+        else:
+            assert chosen is None
+    assert sum("[model]" in line for line in lines) == len(tasks)
     # whatever the verdicts, the compiled model computes what onnxruntime does
     compiled = load(compile_model(str(model_file), tmp_path / "art", db=str(db_path)))
     x = support.random_input((2, 8, 4, 4), seed=1)
