@@ -14,9 +14,9 @@ takes the judged candidate fastest in the model, or the defaults where none beat
 was timed warm, its weights cached from the call before, which picked kernels slower in
 the model) compare with each other, as if the others were not there. A task's key does not
 hold the dims, so one task may have been measured at several sizes (batch 1, then batch
-16): times compare only at the same dims. Tuning resumes, and reports the best, at the dims it measures;
-a compile (whose dims are symbolic) takes the fastest record at the dims of the task's latest
-measurement, the tuning the user ran last. A record without dims is one at {}.
+16): times compare only at the same dims. Tuning resumes, and reports the best, at the dims
+it measures; a compile (whose dims are symbolic) takes the fastest record at the dims of the
+task's latest measurement, the tuning the user ran last. A record without dims is one at {}.
 """
 from __future__ import annotations
 
@@ -115,14 +115,19 @@ class TuningDatabase:
         return [r for r in self.records if r["target"] == target and r["task"] == task
                 and r.get("measure", WARM) == MEASURE and (dims is None or dims_of(r) == dims)]
 
+    def measured(self, target: str, task: str, dims: Optional[dict[str, int]] = None,
+                 space: Optional[dict[str, list]] = None) -> list[dict[str, Any]]:
+        """of_task's records that ran (an "ms"), only those whose knobs all lie in `space` if given."""
+        return [r for r in self.of_task(target, task, dims) if r.get("ms") is not None
+                and (space is None or all(v in space.get(k, ()) for k, v in r["knobs"].items()))]
+
     def best(self, target: str, task: str, dims: Optional[dict[str, int]] = None,
              space: Optional[dict[str, list]] = None) -> Optional[dict[str, Any]]:
         """The fastest successful record of a task on a target at `dims` (by default the dims of
         its latest successful record), among those whose knobs all lie in `space` if given (a
         hand edit or an older convrnn may hold knobs the template no longer takes); None when
         there is none."""
-        measured = [r for r in self.of_task(target, task, dims) if r.get("ms") is not None
-                    and (space is None or all(v in space.get(k, ()) for k, v in r["knobs"].items()))]
+        measured = self.measured(target, task, dims, space)
         if not measured:
             return None
         latest = dims_of(measured[-1])
@@ -145,9 +150,8 @@ class TuningDatabase:
             return best
         winners = sorted((r for r in latest.values() if _verdict(r)), key=lambda r: r["in_model"]["tuned_ms"])
         for winner in winners:
-            records = [r for r in self.of_task(target, task, dims_of(best)) if r.get("ms") is not None
-                       and knobs_key(r["knobs"]) == knobs_key(winner["knobs"])
-                       and (space is None or all(v in space.get(k, ()) for k, v in r["knobs"].items()))]
+            records = [r for r in self.measured(target, task, dims_of(best), space)
+                       if knobs_key(r["knobs"]) == knobs_key(winner["knobs"])]
             if records:
                 return records[0]
         return None

@@ -17,19 +17,21 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from convrnn.compiler.ir import Graph
 from convrnn.compiler.tuning.database import IN_MODEL, TuningDatabase, knobs_key
-from convrnn.compiler.tuning.tasks import Task
+from convrnn.compiler.tuning.tasks import Task, task_key
 
 CANDIDATES = 2  # a task's fastest candidates (alone) that are judged in the model
 ROUNDS = 5  # alternations of the builds
 REPEATS = 10  # runs of the whole call sequence per build and round
 
 
-def judge_in_model(model: Any, tasks: list[Task], db: TuningDatabase, target: Any,
+def judge_in_model(model: Any, graph: Graph, tasks: list[Task], db: TuningDatabase, target: Any,
                    input_shapes: Optional[dict], dims: dict[str, int], measured_at: Callable[[Task], dict],
                    report: Callable[[str], None]) -> None:
     """Append an in-model verdict to `db` for each of the CANDIDATES fastest candidates of each
-    task whose fastest differs from its defaults: build k takes every task's k-th candidate."""
+    task whose fastest differs from its defaults: build k takes every task's k-th candidate.
+    graph: the model's graph after the pass pipeline (its nodes name the kernel calls)."""
     from convrnn.compiler.bench import random_feeds
     from convrnn.compiler.build import compile_model
     from convrnn.runtime import load
@@ -52,7 +54,8 @@ def judge_in_model(model: Any, tasks: list[Task], db: TuningDatabase, target: An
                 timings = build.time_calls(feeds, REPEATS)
                 per_call[name].append([statistics.median(t.seconds) for t in timings])
                 nodes = [t.node for t in timings]
-    task_of_node = _task_of_node(model, input_shapes, judged)
+    keys = {node.name: task_key(node) for node in graph.nodes}
+    task_of_node = {name: key for name, key in keys.items() if key in judged}
     ms: dict[Any, dict[str, float]] = {name: {} for name in builds}
     for name, rounds in per_call.items():
         for index, node in enumerate(nodes):
@@ -77,8 +80,7 @@ def judge_in_model(model: Any, tasks: list[Task], db: TuningDatabase, target: An
 def _fastest(db: TuningDatabase, target: str, task: Task, dims: dict) -> list[dict]:
     """The task's CANDIDATES fastest successful records at `dims` with knobs of its template's
     space, fastest first, when the very fastest is not the defaults (else none)."""
-    records = sorted((r for r in db.of_task(target, task.key, dims) if r.get("ms") is not None
-                      and all(v in task.space.get(k, ()) for k, v in r["knobs"].items())), key=lambda r: r["ms"])
+    records = sorted(db.measured(target, task.key, dims, task.space), key=lambda r: r["ms"])
     if not records or not records[0]["knobs"]:
         return []
     distinct: dict[str, dict] = {}
@@ -86,18 +88,3 @@ def _fastest(db: TuningDatabase, target: str, task: Task, dims: dict) -> list[di
         if record["knobs"]:
             distinct.setdefault(knobs_key(record["knobs"]), record)
     return list(distinct.values())[:CANDIDATES]
-
-
-def _task_of_node(model: Any, input_shapes: Optional[dict], judged: dict) -> dict[str, str]:
-    """Node name -> the key of its judged task, over the graph the compiler builds."""
-    from convrnn.compiler.passes import run_pipeline
-    from convrnn.compiler.tuning.tasks import task_key
-    from convrnn.frontend import import_onnx
-
-    graph = run_pipeline(import_onnx(model, input_shapes))
-    keys = {}
-    for node in graph.nodes:
-        key = task_key(node)
-        if key in judged:
-            keys[node.name] = key
-    return keys

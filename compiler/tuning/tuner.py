@@ -61,8 +61,8 @@ def tune(model: Any, db_path: str, target: Any = "cpu", trials: int = 16, time_b
             outcomes.append(_outcome(task, db, str(target), concrete_dims(task, dims or {})))
             report(f"{label}  {_summary(outcomes[-1])}", True)
     if check_in_model:
-        judge_in_model(model, tasks, db, target, input_shapes, dims or {}, lambda t: concrete_dims(t, dims or {}),
-                       lambda line: report(f"[model] {line}", True))
+        judge_in_model(model, graph, tasks, db, target, input_shapes, dims or {},
+                       lambda t: concrete_dims(t, dims or {}), lambda line: report(f"[model] {line}", True))
     return outcomes
 
 
