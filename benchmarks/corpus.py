@@ -104,15 +104,14 @@ def first_line(exc: BaseException) -> str:
 
 def run_model(entry: dict, args, work: Path) -> dict:
     from convrnn.compiler import compile_model
-    from convrnn.compiler.bench import onnxruntime_runner, openvino_runner
+    from convrnn.compiler.bench import onnxruntime_reference, onnxruntime_runner, openvino_runner
     from convrnn.runtime import load
 
     result = {"model": entry["name"], "compiled": False, "agrees": False, "error": None, "ms": {}}
     path = fetch(entry)
     feeds = make_feeds(entry, path)
-    reference = onnxruntime_runner(path, feeds, args.threads)
-    expected = reference()
-    runners = {"onnxruntime": reference}
+    expected = onnxruntime_reference(path, feeds, args.threads)
+    runners = {"onnxruntime": onnxruntime_runner(path, feeds, args.threads)}
     start = time.perf_counter()
     try:
         untuned = load(compile_model(path, work / f"{entry['name']}.convrnn"))
@@ -161,17 +160,13 @@ def tuned_model(entry: dict, path: Path, feeds: dict, args, work: Path):
     tune(str(path), args.db, time_budget=args.tune, dims=dims)
     print(f"  tuned in {time.perf_counter() - start:.0f} s")
     model = load(compile_model(path, work / f"{entry['name']}.tuned.convrnn", db=args.db))
+    from convrnn.compiler.bench import onnxruntime_reference
+
     agrees, _ = compare(model.run(feeds), onnxruntime_reference(path, feeds, args.threads))
     if not agrees:
         print(f"  convrnn tuned disagrees with onnxruntime on {entry['name']}: left out")
         return None
     return model
-
-
-def onnxruntime_reference(path: Path, feeds: dict, threads: int) -> list:
-    from convrnn.compiler.bench import onnxruntime_runner
-
-    return onnxruntime_runner(path, feeds, threads)()
 
 
 def symbolic_sizes(path: Path, feeds: dict) -> dict[str, int]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -64,6 +65,22 @@ def onnxruntime_runner(model_path: "str | Path", feeds: dict[str, np.ndarray], t
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     return lambda: session.run(None, feeds)
+
+
+def onnxruntime_reference(model_path: "str | Path", feeds: dict[str, np.ndarray], threads: int) -> list:
+    """onnxruntime's outputs as the oracle: exact integer products on every host
+    (compiler/integer_oracle.py), the model as it is when it has none."""
+    import onnx
+
+    from convrnn.compiler.integer_oracle import has_int8_products, with_uint8_operands
+
+    model = onnx.load(str(model_path), load_external_data=False)
+    if not has_int8_products(model):
+        return onnxruntime_runner(model_path, feeds, threads)()
+    with tempfile.TemporaryDirectory() as folder:  # external data, loaded in, is saved inside
+        exact = Path(folder) / "exact.onnx"
+        onnx.save(with_uint8_operands(onnx.load(str(model_path))), exact)
+        return onnxruntime_runner(exact, feeds, threads)()
 
 
 def openvino_runner(model_path: "str | Path", feeds: dict[str, np.ndarray], threads: int) -> Runner:
@@ -116,7 +133,7 @@ def bench(model_path: "str | Path", artifacts: dict[str, Any], dims: dict[str, i
             runners[name] = make(model_path, feeds, threads)
         except Exception as exc:  # a peer that cannot run this model is reported, not fatal
             report(f"{name} cannot run {model_path}: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
-    reference: Optional[list] = runners["onnxruntime"]() if "onnxruntime" in runners else None
+    reference = onnxruntime_reference(model_path, feeds, threads) if "onnxruntime" in runners else None
     agrees = {name: reference is None or all(np.allclose(ours, theirs, rtol=RTOL, atol=ATOL)
                                              for ours, theirs in zip(run(), reference))
               for name, run in runners.items()}

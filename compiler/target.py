@@ -1,6 +1,6 @@
 """Compilation targets: the user's spelling ("cpu", "cuda" or a TVM target JSON) to one description.
 
-A leaf module: TVM is imported only to ask LLVM for the host CPU's name.
+A leaf module: TVM is imported only to ask LLVM about CPU names and their features.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Target:
 
     @property
     def json(self) -> dict[str, Any]:
-        return dict(self.config)
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self.config}
 
     @property
     def kind(self) -> str:
@@ -33,15 +33,17 @@ class Target:
     def device_type(self) -> str:
         return "cpu" if self.kind == "llvm" else "cuda"
 
+    def has_feature(self, feature: str) -> bool:
+        """Whether kernels for this LLVM target may use an LLVM CPU feature ("avx512f",
+        "avx512vnni"): its mcpu implies it and its mattr does not take it away, or mattr adds it."""
+        return self.kind == "llvm" and feature in _cpu_features(self.config)
+
     @property
     def vector_lanes(self) -> int:
         """float32 lanes of the widest vector unit the schedules may assume."""
         if self.kind != "llvm":
             return 1
-        features = " ".join(str(self.json.get(k, "")) for k in ("mcpu", "mattr"))
-        if any(cpu in features for cpu in _AVX512_CPUS) or "avx512f" in features:
-            return 16
-        return 8
+        return 16 if self.has_feature("avx512f") else 8
 
     @property
     def is_x86(self) -> bool:
@@ -55,10 +57,11 @@ class Target:
         return json.dumps(self.json, sort_keys=True)
 
 
-# LLVM CPU names that imply AVX-512F.
-_AVX512_CPUS = ("skylake-avx512", "cascadelake", "cooperlake", "icelake", "tigerlake",
-                "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5",
-                "rocketlake", "cannonlake", "x86-64-v4")
+@lru_cache(maxsize=64)
+def _cpu_features(config: tuple[tuple[str, Any], ...]) -> frozenset[str]:
+    from convrnn.compiler import tvm_adapter
+
+    return tvm_adapter.cpu_features(Target(config).json)
 
 
 @lru_cache(maxsize=1)
@@ -68,12 +71,50 @@ def host_cpu_name() -> str:
     return tvm_adapter.host_cpu_name()
 
 
+# The features, as /proc/cpuinfo names them and as LLVM does, that LLVM infers from the CPU's
+# family and model but a hypervisor may hide (a KVM guest on an AVX-512 part without AVX-512):
+# kernels that used them there would stop on an illegal instruction.
+_MASKABLE_FEATURES = {
+    "avx": "avx", "avx2": "avx2", "fma": "fma", "f16c": "f16c",
+    "avx512f": "avx512f", "avx512bw": "avx512bw", "avx512dq": "avx512dq", "avx512vl": "avx512vl",
+    "avx512cd": "avx512cd", "avx512ifma": "avx512ifma", "avx512vbmi": "avx512vbmi",
+    "avx512_vbmi2": "avx512vbmi2", "avx512_vnni": "avx512vnni", "avx512_bitalg": "avx512bitalg",
+    "avx512_vpopcntdq": "avx512vpopcntdq", "avx512_bf16": "avx512bf16", "avx512_fp16": "avx512fp16",
+    "avx_vnni": "avxvnni", "amx_tile": "amx-tile", "amx_int8": "amx-int8", "amx_bf16": "amx-bf16",
+}
+
+
+def host_cpu_flags() -> "frozenset[str] | None":
+    """The host CPU's feature flags as the operating system reports them (None where it does not)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+def host_config() -> dict[str, Any]:
+    """The host's LLVM target: its CPU name, less the features that name implies but the host lacks."""
+    config: dict[str, Any] = {"kind": "llvm", "mcpu": host_cpu_name()}
+    flags = host_cpu_flags()
+    if flags is None or not Target(tuple(config.items())).is_x86:
+        return config
+    implied = _cpu_features(tuple(sorted(config.items())))
+    hidden = [llvm for flag, llvm in _MASKABLE_FEATURES.items() if llvm in implied and flag not in flags]
+    if hidden:
+        config["mattr"] = tuple("-" + feature for feature in hidden)
+    return config
+
+
 def parse_target(spec: "str | dict | Target | None") -> Target:
     """'cpu' (the host's LLVM target with its detected mcpu), 'cuda', or a TVM target JSON."""
     if isinstance(spec, Target):
         return spec
     if spec is None or spec == "cpu" or spec == "llvm":
-        config: dict[str, Any] = {"kind": "llvm", "mcpu": host_cpu_name()}
+        config = host_config()
     elif spec == "cuda":
         config = {"kind": "cuda"}
     elif isinstance(spec, dict):
@@ -90,4 +131,5 @@ def parse_target(spec: "str | dict | Target | None") -> Target:
         raise TargetError(f"unknown target {spec!r}")
     if config.get("kind") not in KNOWN_KINDS:
         raise TargetError(f"unsupported target kind {config.get('kind')!r}: convrnn builds for {', '.join(KNOWN_KINDS)}")
-    return Target(tuple(sorted(config.items(), key=lambda kv: kv[0])))
+    hashable = {key: tuple(value) if isinstance(value, list) else value for key, value in config.items()}
+    return Target(tuple(sorted(hashable.items(), key=lambda kv: kv[0])))

@@ -26,6 +26,11 @@ def host_cpu_name() -> str:
     return str(tvm.target.codegen.llvm_get_system_cpu())
 
 
+def cpu_features(config: dict) -> frozenset[str]:
+    """The LLVM features of an LLVM target's mcpu with its mattr applied."""
+    return frozenset(tvm.target.codegen.llvm_get_cpu_features(tvm.target.Target(config)))
+
+
 def tvm_target(target: Target) -> "tvm.target.Target":
     return tvm.target.Target(target.json)
 

@@ -6,20 +6,10 @@ from typing import Any
 
 VPDPBUSD = "llvm.x86.avx512.vpdpbusd.512"
 
-# LLVM CPU names with AVX512-VNNI (vpdpbusd on 512-bit vectors).
-_VNNI_CPUS = ("cascadelake", "cooperlake", "icelake-client", "icelake-server", "tigerlake", "rocketlake",
-              "sapphirerapids", "emeraldrapids", "graniterapids", "graniterapids-d", "diamondrapids",
-              "znver4", "znver5")
-
 
 def has_vnni(target) -> bool:
-    """Whether the LLVM target may use AVX512-VNNI: its mcpu implies it, or its mattr adds it."""
-    config = target.json if hasattr(target, "json") else dict(target)
-    mattr = config.get("mattr") or []
-    mattr = [mattr] if isinstance(mattr, str) else list(mattr)
-    if "-avx512vnni" in mattr:
-        return False
-    return str(config.get("mcpu", "")) in _VNNI_CPUS or "+avx512vnni" in mattr
+    """Whether kernels for the LLVM target (a convrnn Target) may use AVX512-VNNI."""
+    return target.has_feature("avx512vnni")
 
 
 def vpdpbusd(accumulators: Any, four_uint8: Any, weights: Any) -> Any:

@@ -62,3 +62,43 @@ def test_avx2_code_uses_no_avx512_registers(name):
     code = tvm_.assembly(executable)
     assert "ymm" in code
     assert "zmm" not in code
+
+
+# /proc/cpuinfo flags of an AVX2 CPU, as a KVM guest on an AVX-512 part (family and model say
+# AVX-512, the flags do not) reports them
+AVX2_FLAGS = frozenset("fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c bmi1 bmi2".split())
+
+
+def test_the_host_target_drops_what_the_cpu_name_implies_but_the_host_lacks(monkeypatch):
+    import convrnn.compiler.target as target
+
+    monkeypatch.setattr(target, "host_cpu_name", lambda: "znver4")
+    monkeypatch.setattr(target, "host_cpu_flags", lambda: AVX2_FLAGS)
+    host = parse_target("cpu")
+    assert host.json["mcpu"] == "znver4" and "-avx512f" in host.json["mattr"]
+    assert not host.has_feature("avx512f") and not host.has_feature("avx512vnni") and host.has_feature("fma")
+    assert host.vector_lanes == 8
+    assert parse_target(dict(host.json)) == host  # the same target whether spelled as JSON or as "cpu"
+
+    monkeypatch.setattr(target, "host_cpu_flags", lambda: AVX2_FLAGS | {"avx512f", "avx512bw", "avx512dq",
+                                                                        "avx512vl", "avx512cd", "avx512_vnni"})
+    assert parse_target("cpu").has_feature("avx512vnni") and parse_target("cpu").vector_lanes == 16
+
+
+def test_a_target_without_the_os_flags_keeps_its_cpu_name(monkeypatch):
+    import convrnn.compiler.target as target
+
+    monkeypatch.setattr(target, "host_cpu_name", lambda: "cascadelake")
+    monkeypatch.setattr(target, "host_cpu_flags", lambda: None)
+    host = parse_target("cpu")
+    assert host.json == {"kind": "llvm", "mcpu": "cascadelake"} and host.has_feature("avx512vnni")
+
+
+@pytest.mark.parametrize("name", ["recurrent/gru_classifier.onnx"])
+def test_a_masked_host_gets_no_avx512_code(monkeypatch, name):
+    import convrnn.compiler.target as target
+
+    monkeypatch.setattr(target, "host_cpu_name", lambda: "znver4")
+    monkeypatch.setattr(target, "host_cpu_flags", lambda: AVX2_FLAGS)
+    _, executable = compile_graph(import_onnx(str(DATA / name)), parse_target("cpu"))
+    assert "zmm" not in tvm_.assembly(executable)

@@ -209,7 +209,7 @@ def test_recurrent_rows_knob_is_tuned_and_applied(tmp_path):
     db_path = tmp_path / "lstm.jsonl"
     (outcome,) = [o for o in tune(str(path), str(db_path), trials=3, dims={"batch": 4, "seq": 5})
                   if o.task.node.op == "LSTM"]
-    assert set(outcome.task.space) == {"rows"} and outcome.measured == 3
+    assert "rows" in outcome.task.space and outcome.measured == 3  # rows_tile, serial too with 8 lanes
     records = [r for r in TuningDatabase.open(db_path).records if r["op"] == "LSTM"]
     assert all(r["dims"] == {"batch": 4, "seq": 5} for r in records)  # each record says what it measured
 
@@ -319,7 +319,7 @@ def test_recurrent_task_width_and_split_are_tuned_without_repacking(tmp_path):
     onnx.save(model, path)
     target = parse_target("cpu")
     (task,) = [t for t in extract_tasks(run_pipeline(import_onnx(str(path))), target) if t.node.op == "LSTM"]
-    assert task.space["rows_tile"] == [16, 32] and task.space["split"] == ["tiles", "directions"]
+    assert task.space["rows_tile"][-2:] == [16, 32] and task.space["split"] == ["tiles", "directions"]
     x = support.random_input((6, 5, 3), seed=3, low=-1, high=1)
     want = support.run_onnxruntime(model, {"x": x})[0]
     for knobs in ({"rows_tile": 16, "rows": 3, "split": "tiles"}, {"rows_tile": 32, "rows": 2, "split": "directions"}):

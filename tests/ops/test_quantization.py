@@ -1,8 +1,11 @@
-"""Quantized ops against onnxruntime (onnx.reference where onnxruntime lacks a feature):
+"""Quantized ops against onnxruntime (onnx.reference or numpy where onnxruntime lacks a feature;
+its integer products with int8 operands made exact on every host: compiler/integer_oracle.py):
 integer outputs bit-exact, float outputs of integer products exact or within float rounding.
 QuantizeLinear / DequantizeLinear (per-tensor, per-axis, blocked; uint8, int8; opsets 10-21),
 DynamicQuantizeLinear, MatMulInteger, ConvInteger, com.microsoft MatMulIntegerToFloat,
 DynamicQuantizeMatMul and DynamicQuantizeLSTM; symbolic dims; unclaimed types refused."""
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -12,6 +15,12 @@ import support
 from convrnn.compiler.errors import UnsupportedError
 
 EXACT = {"rtol": 0, "atol": 0}
+
+
+def run_onnxruntime_exactly(model, feeds):
+    from convrnn.compiler.integer_oracle import with_uint8_operands
+
+    return support.run_onnxruntime(with_uint8_operands(model), feeds)
 
 
 def _model(nodes, inputs, outputs, inits=(), opset=17, domains=()):
@@ -167,14 +176,15 @@ def test_matmul_integer_scalar_zero_points(a_dtype, b_dtype):
                    [("B", _integers((40, 24), b_dtype, 1)), ("b_zero", np.array(3, b_dtype))], opset=10)
     for seed, shape in enumerate([(1, 1, 40), (2, 7, 40)]):
         feeds = {"A": _integers(shape, a_dtype, seed + 2), "a_zero": np.array(100 if a_dtype == "uint8" else -3, a_dtype)}
-        support.assert_matches_onnxruntime(model, feeds, **EXACT)
+        support.assert_matches_onnxruntime(model, feeds, **EXACT, oracle=run_onnxruntime_exactly)
 
 
 def test_matmul_integer_per_column_b_zero_point_and_no_a_zero_point():
     node = helper.make_node("MatMulInteger", ["A", "B", "", "b_zero"], ["Y"])
     model = _model([node], [support.tensor_info("A", "uint8", ["m", 33])], [support.tensor_info("Y", "int32", None)],
                    [("B", _integers((33, 19), "uint8", 3)), ("b_zero", _integers((19,), "uint8", 4))], opset=10)
-    support.assert_matches_onnxruntime(model, {"A": _integers((6, 33), "uint8", 5)}, **EXACT)
+    support.assert_matches_onnxruntime(model, {"A": _integers((6, 33), "uint8", 5)}, **EXACT,
+                                       oracle=run_onnxruntime_exactly)
 
 
 def _ops(model):
@@ -204,7 +214,22 @@ def test_matmul_integer_by_a_constant_b_runs_packed_and_exact(b_dtype, b_zero, a
     assert "MatMulIntegerPacked" in _ops(model) and "MatMulInteger" not in _ops(model)
     for seed, shape in enumerate(feeds):
         support.assert_matches_onnxruntime(model, {"A": _integers(shape, "uint8", seed), "a_zero": np.array(131, "uint8")},
-                                           **EXACT)
+                                           **EXACT, oracle=run_onnxruntime_exactly)
+
+
+def _kernel_config(vnni):
+    """The host's target, without VNNI for the int32-sums kernels; the vpdpbusd kernels run only
+    on a host that has it (elsewhere they would stop on an illegal instruction)."""
+    from convrnn.compiler.target import parse_target
+
+    host = parse_target("cpu")
+    if vnni and not host.has_feature("avx512vnni"):
+        pytest.skip("this host's CPU has no AVX512-VNNI to run vpdpbusd on "
+                    "(test_*_uses_vnni still checks the kernel is built)")
+    config = host.json
+    if not vnni:
+        config["mattr"] = list(config.get("mattr", [])) + ["-avx512vnni", "-avxvnni"]
+    return config
 
 
 @pytest.mark.parametrize("vnni", [True, False], ids=["vpdpbusd", "int32_sums"])
@@ -219,8 +244,8 @@ def test_packed_integer_matmul_kernel_with_and_without_vnni(vnni):
     packed, sums = pack_integer_matrix(b, None)
     zero = np.array(77, "uint8")
     y = np.zeros((9, 32), "int32")
-    target = tvm.target.Target({"kind": "llvm", "mcpu": "rocketlake" if vnni else "skylake-avx512"})
-    executable = tvm.compile(tvm.IRModule({"main": packed_integer_matmul_primfunc(64, 32, vnni)}), target=target)
+    executable = tvm.compile(tvm.IRModule({"main": packed_integer_matmul_primfunc(64, 32, vnni)}),
+                             target=tvm.target.Target(_kernel_config(vnni)))
     tensors = [tvm.runtime.tensor(t) for t in (a, packed, sums, zero, y)]
     executable["main"](*tensors)
     expected = (a.astype(np.int32) - 77) @ b.astype(np.int32)
@@ -233,7 +258,8 @@ def test_matmul_integer_whose_shifted_b_does_not_fit_int8_stays_as_it_is():
     model = _model([node], [support.tensor_info("A", "uint8", ["m", 8])], [support.tensor_info("Y", "int32", None)],
                    [("B", _integers((8, 16), "uint8", 12))], opset=10)
     assert "MatMulInteger" in _ops(model)
-    support.assert_matches_onnxruntime(model, {"A": _integers((5, 8), "uint8", 13)}, **EXACT)
+    support.assert_matches_onnxruntime(model, {"A": _integers((5, 8), "uint8", 13)}, **EXACT,
+                                       oracle=run_onnxruntime_exactly)
 
 
 def _numpy_matmul_integer(model, feeds):
@@ -267,7 +293,8 @@ def test_conv_integer(group, pads, strides, dilations):
                    [("w", _integers((6, 4 // group, 3, 3), "uint8", 10)), ("x_zero", np.array(120, "uint8")),
                     ("w_zero", w_zero)], opset=10)
     for seed, batch in enumerate([1, 2]):
-        support.assert_matches_onnxruntime(model, {"x": _integers((batch, 4, 7, 9), "uint8", seed)}, **EXACT)
+        support.assert_matches_onnxruntime(model, {"x": _integers((batch, 4, 7, 9), "uint8", seed)}, **EXACT,
+                                           oracle=run_onnxruntime_exactly)
 
 
 def _numpy_conv1d_integer(model, feeds):
@@ -336,7 +363,8 @@ def test_matmul_integer_to_float(b_dtype, per_column):
                    [("B", _integers((32, n), b_dtype, 21)), ("a_scale", np.array(0.02, "float32")),
                     ("b_scale", b_scale), ("a_zero", np.array(120, "uint8")), ("b_zero", b_zero),
                     ("bias", rng.standard_normal(n).astype("float32"))], domains=[MS])
-    support.assert_matches_onnxruntime(model, {"A": _integers((3, 5, 32), "uint8", 22)}, rtol=1e-6, atol=1e-6)
+    support.assert_matches_onnxruntime(model, {"A": _integers((3, 5, 32), "uint8", 22)}, rtol=1e-6, atol=1e-6,
+                                       oracle=run_onnxruntime_exactly)
 
 
 @pytest.mark.parametrize("with_bias", [False, True])
@@ -350,7 +378,7 @@ def test_dynamic_quantize_matmul(with_bias):
                    inits, domains=[MS])
     for seed, rows in enumerate([1, 9]):
         support.assert_matches_onnxruntime(model, {"A": support.random_input((rows, 48), seed=seed)}, rtol=1e-6,
-                                           atol=1e-6)
+                                           atol=1e-6, oracle=run_onnxruntime_exactly)
 
 
 # --- DynamicQuantizeLSTM (com.microsoft) --------------------------------------------------------
@@ -404,7 +432,7 @@ def dq_lstm_case(hidden, inputs, direction, seq, batch, dtype="int8", per_column
 
 def assert_lstm_matches(model, feeds):
     """Each output within 1e-4 of its largest magnitude of onnxruntime's."""
-    expected = support.run_onnxruntime(model, feeds)
+    expected = run_onnxruntime_exactly(model, feeds)
     actual = support.run_convrnn(model, feeds)
     for index, (got, want) in enumerate(zip(actual, expected)):
         assert got.shape == want.shape and got.dtype == want.dtype, f"output {index}: {got.shape} vs {want.shape}"
@@ -442,8 +470,8 @@ def test_dynamic_quantize_lstm_several_tiles_and_padded_inputs(direction, lens):
 def test_dynamic_quantize_lstm_without_vnni():
     """A target without AVX512-VNNI: the same packed sums in plain int32 vector arithmetic."""
     model, feeds = dq_lstm_case(80, 12, "bidirectional", seq=5, batch=2, dtype="uint8", per_column=True)
-    expected = support.run_onnxruntime(model, feeds)
-    actual = support.run_convrnn(model, feeds, target='{"kind": "llvm", "mcpu": "skylake-avx512"}')
+    expected = run_onnxruntime_exactly(model, feeds)
+    actual = support.run_convrnn(model, feeds, target=json.dumps(_kernel_config(False)))
     for got, want in zip(actual, expected):
         assert float(np.abs(got - want).max()) <= 1e-4 * float(np.abs(want).max())
 
@@ -490,7 +518,7 @@ def _packed_and_serial_kernels_agree(hidden, inputs, directions, seq, batch, len
     (wp, wsum), (rp, rsum) = pack_weights(w, zeros, hidden, inputs_padded), pack_weights(r, zeros, hidden, padded)
     pp = np.zeros((directions, 3, padded), "float32")
     pp[:, :, :hidden] = p
-    target = tvm.target.Target({"kind": "llvm", "mcpu": "rocketlake" if vnni else "skylake-avx512"})
+    target = tvm.target.Target(_kernel_config(vnni))
     results = []
     for func, args in ((dynamic_quantize_lstm_primfunc(attrs), [x, w, r, bias, sl, h0, c0, p, ws, zeros, rs, zeros]),
                        (packed_primfunc(attrs, vnni, threads),
@@ -547,3 +575,13 @@ def test_dynamic_quantize_linear_by_row_blocks(shape, feed):
     x = support.random_input(feed, low=-3, high=5)
     for ours, theirs in zip(support.run_convrnn(model, {"x": x}), support.run_onnxruntime(model, {"x": x})):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_integer_oracle_is_exact_where_pair_sums_leave_int16():
+    """255 x 127 over K = 64: pair sums of 64770 that a saturating uint8 x int8 kernel clips."""
+    node = helper.make_node("MatMulInteger", ["A", "B"], ["Y"])
+    model = _model([node], [support.tensor_info("A", "uint8", [2, 64])], [support.tensor_info("Y", "int32", None)],
+                   [("B", np.full((64, 3), 127, "int8"))], opset=10)
+    a = np.full((2, 64), 255, "uint8")
+    (y,) = run_onnxruntime_exactly(model, {"A": a})
+    np.testing.assert_array_equal(y, np.full((2, 3), 255 * 127 * 64, "int32"))
