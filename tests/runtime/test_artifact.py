@@ -98,3 +98,22 @@ def test_refuses_to_overwrite_a_directory_that_is_not_an_artifact(small_onnx, tm
     with pytest.raises(ArtifactError, match="not a convrnn artifact"):
         compile_model(small_onnx, tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_an_artifact_rebuilt_at_a_loaded_path_runs_its_own_kernels(tmp_path):
+    """The dynamic loader returns a library it holds under the same file name: each load must
+    still run the kernels of the artifact now at the path, and the first model its own."""
+    import numpy as np
+    from onnx import helper
+
+    from convrnn.compiler import compile_model
+
+    def one_op_model(op):
+        return support.make_model([helper.make_node(op, ["x"], ["y"])], [support.tensor_info("x", "float32", [8])],
+                                  [support.tensor_info("y", "float32", None)], [], opset=17)
+
+    x = np.arange(-4, 4, dtype="float32")
+    relu = load(compile_model(one_op_model("Relu"), tmp_path / "same.convrnn"))
+    negate = load(compile_model(one_op_model("Neg"), tmp_path / "same.convrnn"))
+    np.testing.assert_array_equal(negate.run(x)[0], -x)
+    np.testing.assert_array_equal(relu.run(x)[0], np.maximum(x, 0))
