@@ -60,6 +60,10 @@ def with_uint8_operands(model: onnx.ModelProto) -> onnx.ModelProto:
         nodes.append(node)
     del graph.node[:]
     graph.node.extend(nodes)
+    used = {name for node in graph.node for name in node.input} | {output.name for output in graph.output}
+    kept = [init for init in graph.initializer if init.name in used or init.name not in shifted]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)  # the int8 originals that only the products read go
     return model
 
 

@@ -60,3 +60,16 @@ def test_the_standard_mobilenet_v2_has_its_layers():
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (logits,) = session.run(None, {"input": np.random.default_rng(0).standard_normal((1, 3, 224, 224), np.float32)})
     assert logits.shape == (1, 1000) and np.isfinite(logits).all()
+
+
+def test_the_winograd_choice_benchmark_times_both_forms_of_a_layer():
+    """Both builds of a layer, direct and Winograd, are checked against onnxruntime and timed."""
+    import json
+
+    env = dict(os.environ, TVM_NUM_THREADS="2")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "winograd_choice.py"), "--only", "32-64_9x9",
+                             "--blocks", "1", "--runs", "1"], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.strip().splitlines()
+    row = json.loads(line)
+    assert row["layer"] == "32-64_9x9" and row["direct_ms"] > 0 and row["winograd_ms"] > 0

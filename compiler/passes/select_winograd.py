@@ -2,15 +2,19 @@
 
 Eligible: a 2-d Conv with a constant weight, 3x3 window, stride 1, dilation 1, one group,
 static channel and spatial sizes, channel counts that are multiples of the transforms'
-channel block, an output of at least MIN_OUTPUT_POSITIONS positions, at least
-MIN_MULTIPLY_ADDS per image, and channels whose harmonic mean 2CK/(C+K) is at least
-MIN_CHANNEL_MEAN. The transforms' cost grows with C + K, the saved multiplies with C x K, so
+channel block; chosen (choose_winograd) for an output of at least MIN_OUTPUT_POSITIONS
+positions, channels whose harmonic mean 2CK/(C+K) is at least MIN_CHANNEL_MEAN, and at least
+MIN_MULTIPLY_ADDS per image (WIDE_MIN_MULTIPLY_ADDS from a channel mean of WIDE_CHANNEL_MEAN). The transforms' cost grows with C + K, the saved multiplies with C x K, so
 their ratio (the harmonic mean) decides. Measured here (untuned, one layer each, against the
 direct conv): 128 -> 64 channels over 900 x 161 1.8x faster, 64 -> 64 over 200 x 161 1.6x,
 64 -> 32 over 900 x 161 and 32 -> 64 over 100 x 100 1.3x, 64 -> 32 over 56 x 56 even,
 32 -> 32 over 450 x 80 (harmonic mean 32) even; layers of 9-29M multiply-adds (16-32 channels at
-64x64-32x32, 64 at 28x28, 128 at 14x14) as fast or up to 1.6x slower. Smaller outputs than 8x8
+64x64-32x32, 64 at 28x28) as fast or up to 1.6x slower. Smaller outputs than 8x8
 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
+benchmarks/winograd_choice.py (42 layers, 32-512 channels, 6x19 to 28x28): every layer of
+channel mean 128-341 with 10-50M multiply-adds ran as fast or faster as Winograd (1.01-1.27x:
+128 -> 128 over 14x14 1.27x and over 9x9 1.01x, 128 -> 256 over 6x19 1.23x, 256 -> 256 over
+9x9 1.18x), while below a mean of 128 such layers went either way (0.66-1.55x).
 
 An image whose transformed input or product (alpha² x tiles x C or K floats) outgrows the caches
 runs in bands of tile rows (schedules/winograd.py, band_tile_rows), which also keeps each band's
@@ -30,6 +34,8 @@ TILE = 2
 MIN_OUTPUT_POSITIONS = 8 * 8
 MIN_MULTIPLY_ADDS = 50_000_000
 MIN_CHANNEL_MEAN = 40
+WIDE_CHANNEL_MEAN = 128  # from this channel mean on, layers from WIDE_MIN_MULTIPLY_ADDS gain
+WIDE_MIN_MULTIPLY_ADDS = 10_000_000
 MAX_TRANSFORM_ELEMENTS = 1 << 24
 
 
@@ -42,15 +48,23 @@ def _eligible(node: Node, weight) -> bool:
     x, out = node.inputs[0].type, node.outputs[0].type
     if not all(isinstance(d, int) for d in (*x.shape[1:], *out.shape[1:])) or x.dtype != "float32":
         return False
-    positions = out.shape[2] * out.shape[3]
     tiles = -(-out.shape[2] // TILE) * -(-out.shape[3] // TILE)
     channels, out_channels = x.shape[1], out.shape[1]
+    if channels % CHANNEL_BLOCK or out_channels % CHANNEL_BLOCK:
+        return False
     # whole, or in bands, the transforms fit the caches; else only the whole-image limit applies
     fits_in_bands = band_tile_rows(*out.shape[2:4], channels, out_channels, TILE) is not None
     if not fits_in_bands and (TILE + 2) ** 2 * tiles * max(channels, out_channels) > MAX_TRANSFORM_ELEMENTS:
         return False
-    return (channels % CHANNEL_BLOCK == 0 and out_channels % CHANNEL_BLOCK == 0 and positions >= MIN_OUTPUT_POSITIONS
-            and positions * out_channels * channels * 9 >= MIN_MULTIPLY_ADDS
+    return choose_winograd(channels, out_channels, *out.shape[2:4])
+
+
+def choose_winograd(channels: int, out_channels: int, out_height: int, out_width: int) -> bool:
+    """Whether a conv that can run as Winograd should: it is expected to run faster so."""
+    positions = out_height * out_width
+    multiply_adds = positions * out_channels * channels * 9
+    wide = 2 * channels * out_channels >= WIDE_CHANNEL_MEAN * (channels + out_channels)
+    return (positions >= MIN_OUTPUT_POSITIONS and multiply_adds >= (WIDE_MIN_MULTIPLY_ADDS if wide else MIN_MULTIPLY_ADDS)
             and 2 * channels * out_channels >= MIN_CHANNEL_MEAN * (channels + out_channels))
 
 
