@@ -1,8 +1,9 @@
 """Direct against Winograd F(2x2, 3x3) convolution per layer: the measurements behind
 compiler/passes/select_winograd.py's thresholds.
 
-Each layer is a one-node ONNX model (3x3 Conv, pad 1, bias, then Relu) compiled twice by
-convrnn, once with every eligible conv direct and once with every one Winograd, both checked
+Each layer is a small ONNX model (a 1x1 Conv and Relu, so that the measured layer reads its
+input in the blocked layout as it does inside a network; then the 3x3 Conv, pad 1, bias, and
+Relu) compiled twice by convrnn, once with every eligible conv direct and once with every one Winograd, both checked
 against onnxruntime and timed in alternating blocks (as time_in_blocks). One JSON line a layer.
 
     TVM_NUM_THREADS=2 python benchmarks/winograd_choice.py [--threads 2] [--blocks 4] [--runs 10] [--only NAME]
@@ -28,9 +29,11 @@ def layer(channels: int, out_channels: int, height: int, width: int) -> onnx.Mod
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array((rng.standard_normal((out_channels, channels, 3, 3)) * 0.05).astype("float32"), "W")
     bias = numpy_helper.from_array(rng.standard_normal(out_channels).astype("float32"), "B")
-    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])]
+    first = numpy_helper.from_array((rng.standard_normal((channels, channels, 1, 1)) * 0.1).astype("float32"), "W1")
+    nodes = [helper.make_node("Conv", ["x", "W1"], ["p"]), helper.make_node("Relu", ["p"], ["r"]),
+             helper.make_node("Conv", ["r", "W", "B"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c"], ["y"])]
     graph = helper.make_graph(nodes, "layer", [helper.make_tensor_value_info("x", 1, [1, channels, height, width])],
-                              [helper.make_tensor_value_info("y", 1, None)], [weight, bias])
+                              [helper.make_tensor_value_info("y", 1, None)], [first, weight, bias])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
 
 

@@ -11,10 +11,11 @@ direct conv): 128 -> 64 channels over 900 x 161 1.8x faster, 64 -> 64 over 200 x
 32 -> 32 over 450 x 80 (harmonic mean 32) even; layers of 9-29M multiply-adds (16-32 channels at
 64x64-32x32, 64 at 28x28) as fast or up to 1.6x slower. Smaller outputs than 8x8
 (ResNet-18's 7x7 layers) have too few tiles to amortize a weight grown 16/9 times.
-benchmarks/winograd_choice.py (42 layers, 32-512 channels, 6x19 to 28x28): every layer of
-channel mean 128-341 with 10-50M multiply-adds ran as fast or faster as Winograd (1.01-1.27x:
-128 -> 128 over 14x14 1.27x and over 9x9 1.01x, 128 -> 256 over 6x19 1.23x, 256 -> 256 over
-9x9 1.18x), while below a mean of 128 such layers went either way (0.66-1.55x).
+benchmarks/winograd_choice.py times both forms of 42 layers (32-512 channels, 6x19 to 28x28).
+Every layer of channel mean 128-341 with 10-50M multiply-adds ran as fast or faster as Winograd:
+1.00-1.28x, each after a 1x1 conv so that it reads a blocked input as inside a network (128 ->
+128 over 14x14 1.28x and over 9x9 1.00x, 128 -> 256 over 6x19 1.26x, 256 -> 256 over 9x9 1.26x);
+below a mean of 128 such layers went either way (0.66-1.55x, reading the graph's input).
 
 An image whose transformed input or product (alpha² x tiles x C or K floats) outgrows the caches
 runs in bands of tile rows (schedules/winograd.py, band_tile_rows), which also keeps each band's

@@ -223,6 +223,19 @@ def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_ro
     assert padded_width_tile(attrs, 4, 3, 160, 2) == 1  # whole tiles: nothing to crop
 
 
+@pytest.mark.parametrize("out_blocks, size, kernel, strides, in_block, outer", [
+    (32, (14, 14), [3, 3], [1, 1], 0, True),  # 256 -> 512 from the graph's input: the weight outweighs it
+    (4, (112, 112), [7, 7], [2, 2], 0, False),  # a stem: 3 channels, its input outweighs the weight
+    (32, (14, 14), [3, 3], [1, 1], ACTIVATION_BLOCK, False),  # a blocked input: positions outside
+    (32, (None, None), [3, 3], [1, 1], 0, False)])  # symbolic: no size to weigh
+def test_a_channels_first_input_smaller_than_the_weight_runs_channel_blocks_outside(
+        out_blocks, size, kernel, strides, in_block, outer):
+    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs
+
+    attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=in_block, kernel_shape=kernel, strides=strides)
+    assert conv_blocked_knobs(out_blocks, *size, attrs, 16, in_blocks=16 if in_block else 1)["channels_outer"] is outer
+
+
 @pytest.mark.parametrize("reduce_rows", [True, False], ids=["row_by_row", "tile_by_tile"])
 @pytest.mark.parametrize("width", [13, 15], ids=["padded", "whole_tiles"])
 def test_both_reduction_orders_give_the_same_numbers(monkeypatch, reduce_rows, width):
