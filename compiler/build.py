@@ -120,7 +120,13 @@ def make_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
     if compiled.executor_args is not None:
         plan["executor"] = {"kernel": executor.NAME, "args": compiled.executor_args}
     _add_float_mode(plan, compiled)
+    _add_cpu_flags(plan, compiled)
     return plan, constants
+
+
+def _add_cpu_flags(plan: dict[str, Any], compiled: Compiled) -> None:
+    """The CPU features the kernels may use: the runtime refuses a host without them."""
+    plan["cpu_flags"] = compiled.target.required_cpu_flags()
 
 
 def _add_float_mode(plan: dict[str, Any], compiled: Compiled) -> None:
@@ -144,6 +150,7 @@ def _program_plan(compiled: Compiled) -> tuple[dict[str, Any], dict[str, Any]]:
         "dim_checks": [[formula, value] for formula, value in graph.dim_checks],
     }
     _add_float_mode(plan, compiled)
+    _add_cpu_flags(plan, compiled)
     return plan, constants
 
 

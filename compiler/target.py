@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from convrnn.compiler.errors import TargetError
+from convrnn.runtime.cpu_flags import host_cpu_flags
 
 KNOWN_KINDS = ("llvm", "cuda")
 
@@ -37,6 +38,13 @@ class Target:
         """Whether kernels for this LLVM target may use an LLVM CPU feature ("avx512f",
         "avx512vnni"): its mcpu implies it and its mattr does not take it away, or mattr adds it."""
         return self.kind == "llvm" and feature in _cpu_features(self.config)
+
+    def required_cpu_flags(self) -> list[str]:
+        """The features its kernels may use that a CPU (or a virtual machine) may lack, as
+        /proc/cpuinfo names them: an artifact's plan records them for the runtime to check."""
+        if not self.is_x86:
+            return []
+        return sorted(flag for flag, feature in _MASKABLE_FEATURES.items() if self.has_feature(feature))
 
     @property
     def vector_lanes(self) -> int:
@@ -82,18 +90,6 @@ _MASKABLE_FEATURES = {
     "avx512_vpopcntdq": "avx512vpopcntdq", "avx512_bf16": "avx512bf16", "avx512_fp16": "avx512fp16",
     "avx_vnni": "avxvnni", "amx_tile": "amx-tile", "amx_int8": "amx-int8", "amx_bf16": "amx-bf16",
 }
-
-
-def host_cpu_flags() -> "frozenset[str] | None":
-    """The host CPU's feature flags as the operating system reports them (None where it does not)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
 
 
 def host_config() -> dict[str, Any]:

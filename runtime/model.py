@@ -19,6 +19,7 @@ import numpy as np
 
 from convrnn.runtime import tvm_runtime
 from convrnn.runtime.artifact import LIBRARY_FILE, read_constants, read_plan
+from convrnn.runtime.cpu_flags import host_cpu_flags
 from convrnn.runtime.dims import formula, is_derived, names_in
 from convrnn.runtime.element_types import as_element_type, as_storage
 from convrnn.runtime.errors import ArtifactError, InputError
@@ -100,6 +101,7 @@ class CompiledModel:
         if device is not None and device != built_for:
             raise ArtifactError(f"{self.path} was compiled for {built_for} (target {plan['target']}), "
                                 f"not for {device}: recompile it with --target {device}")
+        _check_cpu_flags(self.path, plan)
         self.device = tvm_runtime.device(built_for)
         try:
             library = tvm_runtime.load_library(str(self.path / LIBRARY_FILE))
@@ -315,6 +317,16 @@ class CompiledModel:
     def __repr__(self) -> str:
         return (f"CompiledModel({str(self.path)!r}, inputs=[{', '.join(map(str, self.inputs))}], "
                 f"outputs=[{', '.join(map(str, self.outputs))}])")
+
+
+def _check_cpu_flags(path: Path, plan: dict[str, Any]) -> None:
+    """Refuse kernels that use CPU features this host lacks (they would die on an illegal
+    instruction), where the system reports its CPU's flags."""
+    flags = host_cpu_flags()
+    missing = [flag for flag in plan.get("cpu_flags", []) if flags is not None and flag not in flags]
+    if missing:
+        raise ArtifactError(f"{path} was compiled for a CPU with {', '.join(missing)}, which this CPU lacks "
+                            f"(target {plan['target']}): compile the model on this machine, or for its CPU")
 
 
 def _last_line(exc: Exception) -> str:

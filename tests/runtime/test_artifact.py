@@ -117,3 +117,19 @@ def test_an_artifact_rebuilt_at_a_loaded_path_runs_its_own_kernels(tmp_path):
     negate = load(compile_model(one_op_model("Neg"), tmp_path / "same.convrnn"))
     np.testing.assert_array_equal(negate.run(x)[0], -x)
     np.testing.assert_array_equal(relu.run(x)[0], np.maximum(x, 0))
+
+
+def test_an_artifact_for_cpu_features_the_host_lacks_is_refused(compiled_small, monkeypatch):
+    """Compiled where AVX-512 exists, loaded where it does not: a clear error, not an illegal
+    instruction in the first kernel."""
+    import convrnn.runtime.model as model_module
+
+    required = json.loads((compiled_small / "plan.json").read_text())["cpu_flags"]
+    assert "avx2" in required  # every x86-64 machine that runs the suite has it
+    avx2_only = frozenset("fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c".split())
+    monkeypatch.setattr(model_module, "host_cpu_flags", lambda: avx2_only)
+    if set(required) <= avx2_only:  # compiled on an AVX2 host: these kernels run on it
+        load(compiled_small)
+        return
+    with pytest.raises(ArtifactError, match="compiled for a CPU with .*avx512f.*which this CPU lacks"):
+        load(compiled_small)
