@@ -91,3 +91,19 @@ def test_installed_entry_point_has_no_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "is not a valid ONNX model" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_an_artifact_for_a_cpu_feature_this_host_lacks_is_one_line(artifact, tmp_path, capsys):
+    import json
+    import shutil
+
+    from convrnn.runtime.artifact import sign_plan
+
+    copy = shutil.copytree(artifact, tmp_path / "elsewhere")
+    plan = json.loads((copy / "plan.json").read_text())
+    plan["cpu_flags"] = plan["cpu_flags"] + ["avx10_9"]  # a flag no CPU reports
+    (copy / "plan.json").write_text(json.dumps(sign_plan(plan)))
+    np.save(tmp_path / "x.npy", np.zeros((2, 4), np.float32))
+    assert main(["run", str(copy), "--input", f"x={tmp_path / 'x.npy'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convrnn: error: ") and err.count("\n") == 1 and "avx10_9" in err and "lacks" in err, err
