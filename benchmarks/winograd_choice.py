@@ -44,13 +44,12 @@ def compiled(model: onnx.ModelProto, path: Path, winograd: bool):
     from convrnn.runtime import load
 
     selection = sys.modules["convrnn.compiler.passes.select_winograd"]
-    saved = {name: getattr(selection, name) for name in ("choose_winograd",)}
+    choose = selection.choose_winograd
     selection.choose_winograd = lambda *shape: winograd
     try:
         return load(compile_model(model, path))
     finally:
-        for name, value in saved.items():
-            setattr(selection, name, value)
+        selection.choose_winograd = choose
 
 
 def main() -> None:

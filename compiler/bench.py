@@ -72,10 +72,10 @@ def onnxruntime_reference(model_path: "str | Path", feeds: dict[str, np.ndarray]
     (compiler/integer_oracle.py), the model as it is when it has none."""
     import onnx
 
-    from convrnn.compiler.integer_oracle import has_int8_products, with_uint8_operands
+    from convrnn.compiler.integer_oracle import has_integer_products, with_uint8_operands
 
     model = onnx.load(str(model_path), load_external_data=False)
-    if not has_int8_products(model):
+    if not has_integer_products(model):
         return onnxruntime_runner(model_path, feeds, threads)()
     with tempfile.TemporaryDirectory() as folder:  # external data, loaded in, is saved inside
         exact = Path(folder) / "exact.onnx"

@@ -23,7 +23,7 @@ _PRODUCT_OPERANDS = {
 }
 
 
-def has_int8_products(model: onnx.ModelProto) -> bool:
+def has_integer_products(model: onnx.ModelProto) -> bool:
     return any(node.op_type in _PRODUCT_OPERANDS for node in model.graph.node)
 
 

@@ -323,7 +323,9 @@ def _check_cpu_flags(path: Path, plan: dict[str, Any]) -> None:
     """Refuse kernels that use CPU features this host lacks (they would die on an illegal
     instruction), where the system reports its CPU's flags."""
     flags = host_cpu_flags()
-    missing = [flag for flag in plan.get("cpu_flags", []) if flags is not None and flag not in flags]
+    if flags is None:
+        return
+    missing = [flag for flag in plan.get("cpu_flags", []) if flag not in flags]
     if missing:
         raise ArtifactError(f"{path} was compiled for a CPU with {', '.join(missing)}, which this CPU lacks "
                             f"(target {plan['target']}): compile the model on this machine, or for its CPU")

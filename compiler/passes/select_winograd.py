@@ -4,7 +4,8 @@ Eligible: a 2-d Conv with a constant weight, 3x3 window, stride 1, dilation 1, o
 static channel and spatial sizes, channel counts that are multiples of the transforms'
 channel block; chosen (choose_winograd) for an output of at least MIN_OUTPUT_POSITIONS
 positions, channels whose harmonic mean 2CK/(C+K) is at least MIN_CHANNEL_MEAN, and at least
-MIN_MULTIPLY_ADDS per image (WIDE_MIN_MULTIPLY_ADDS from a channel mean of WIDE_CHANNEL_MEAN). The transforms' cost grows with C + K, the saved multiplies with C x K, so
+MIN_MULTIPLY_ADDS per image (WIDE_MIN_MULTIPLY_ADDS from a channel mean of WIDE_CHANNEL_MEAN).
+The transforms' cost grows with C + K, the saved multiplies with C x K, so
 their ratio (the harmonic mean) decides. Measured here (untuned, one layer each, against the
 direct conv): 128 -> 64 channels over 900 x 161 1.8x faster, 64 -> 64 over 200 x 161 1.6x,
 64 -> 32 over 900 x 161 and 32 -> 64 over 100 x 100 1.3x, 64 -> 32 over 56 x 56 even,
