@@ -39,17 +39,20 @@ from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
 from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, broadcast_tile_registers,
                                       broadcast_tile_score, largest_divisor, parallel_fused,
-                                      row_tile, split_tiles, tile_reduction, vector_registers,
-                                      useful_share, vectorize_and_unroll, vectorize_innermost, with_knobs)
+                                      row_tile, split_tiles, tile_reduction, unroll_short_reduction,
+                                      vector_registers, useful_share, vectorize_and_unroll, vectorize_innermost,
+                                      with_knobs)
 
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
 SYMBOLIC_WIDTH_TILE = 8  # output positions per tile over a symbolic width
 SYMBOLIC_WIDTHS = range(4, 9)  # a dense conv's width tiles over a symbolic width
 # The weight bytes a tile reads (over all input blocks) from which a row of several tiles is
-# reduced input block by block: 128 -> 64 channels 3 x 3 (288 KB) ran 64 -> 77% of the FMA
-# peak, 256 -> 256 channels 1 x 1 (64 KB) 63 -> 54%.
-REDUCE_ROWS_MIN_WEIGHTS = 128 << 10
+# reduced input block by block. With each block's lanes unrolled, reducing tile by tile ran
+# faster up to about 300 KB (3 x 3 convs: 128 -> 64 channels over 300 x 161, 288 KB, 75 -> 82%
+# of the FMA peak; 128 -> 128 over 12 x 38, 295 KB, 76 -> 80%), row by row beyond (256 -> 256
+# over 14 x 14, 590 KB: 50 -> 65%).
+REDUCE_ROWS_MIN_WEIGHTS = 512 << 10
 MAX_TASK_ROWS = 8  # rows one task of a row-by-row reduction may take (their accumulators are a buffer)
 
 
@@ -290,8 +293,9 @@ def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> No
         serial = out_width is None
         if serial:  # a symbolic width's tiles last, serial: a task per row, no division per tile
             order = [axis for axis in order if axis != 3] + [3]
+        # a blocked input's innermost reduction is one block's lanes: unrolled
         tiles = tile_reduction(sch, conv, write_back, factors, 4, target.vector_lanes, outer_order=order,
-                               serial_last=serial)
+                               serial_last=serial, unroll_reduction=bool(attrs["in_block"]) and attrs["group"] == 1)
     if "overhang" in stages:
         sch.compute_inline(stages["overhang"])
     if "pad" in stages:
@@ -349,4 +353,5 @@ def _reduce_by_rows(sch: Any, conv: Any, write_back: Optional[Any], factors: lis
     vectorize_and_unroll(sch, conv, len(spatial), lanes)
     init = sch.decompose_reduction(conv, reduction[0])
     vectorize_innermost(sch, init, lanes)
+    unroll_short_reduction(sch, reduction[-1])  # one input block's lanes
     return rows

@@ -13,6 +13,7 @@ from convrnn.schedules.generic import vector_factor
 
 ACCUMULATORS = 24
 MIN_FMAS_PER_LOAD = 1.5  # fewer, and the loads bound a broadcast tile
+MAX_UNROLLED_REDUCTION = 16  # steps of a reduction loop unroll_short_reduction unrolls
 
 
 def accumulators(lanes: int) -> int:
@@ -111,7 +112,7 @@ def parallel_fused(sch: Any, loops: list) -> Any:
 def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: list[Optional[int]],
                    vector_axis: int, lanes: int, layout_block: int = 0,
                    outer_order: Optional[list[int]] = None, serial_last: bool = False,
-                   outer_loops: int = 0) -> Any:
+                   outer_loops: int = 0, unroll_reduction: bool = False) -> Any:
     """The register-blocked form of a reduction block over an output tile; returns the fused
     parallel loop over tiles (a producer computed per tile goes there).
 
@@ -122,7 +123,8 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     outer_order: a permutation of the output axes for the loops over tiles (default: in order);
     serial_last: the last of those loops runs serially inside the parallel one (a task per row
     of tiles: a symbolic extent's tile index then costs no division per tile);
-    outer_loops: how many loops enclose the block's own (a band it is computed in), left as they are.
+    outer_loops: how many loops enclose the block's own (a band it is computed in), left as they are;
+    unroll_reduction: unroll the innermost reduction loop too (see unroll_short_reduction).
     """
     if epilogue is None:
         # `reduction` now accumulates into a local cache; the returned block copies it out.
@@ -139,20 +141,22 @@ def tile_reduction(sch: Any, reduction: Any, epilogue: Optional[Any], factors: l
     sch.reorder(*outer, *tile)
     if serial_last and len(outer) > 1:
         tiles = parallel_fused(sch, outer[:-1])
-        hold_in_registers(sch, reduction, outer[-1], vector_axis, lanes)
+        hold_in_registers(sch, reduction, outer[-1], vector_axis, lanes, unroll_reduction)
     else:
         tiles = parallel_fused(sch, outer)
-        hold_in_registers(sch, reduction, tiles, vector_axis, lanes)
+        hold_in_registers(sch, reduction, tiles, vector_axis, lanes, unroll_reduction)
     vectorize_innermost(sch, epilogue, lanes)
     return tiles
 
 
-def hold_in_registers(sch: Any, block: Any, at: Any, vector_axis: int, lanes: int) -> None:
+def hold_in_registers(sch: Any, block: Any, at: Any, vector_axis: int, lanes: int,
+                      unroll_reduction: bool = False) -> None:
     """Compute a reduction block's output tile at loop `at`, accumulating in registers.
 
     The tile's reduction loops go outside it, the init is split off, the spatial axis
     `vector_axis` (an index among the block's spatial iterators) becomes the innermost loop,
-    vectorized, and every other tile loop is unrolled.
+    vectorized, and every other tile loop is unrolled (and the innermost reduction loop,
+    with unroll_reduction).
     """
     sch.compute_at(block, at, preserve_unit_loops=True)
     loops = sch.get_loops(block)[-len(tvm_.block_iter_kinds(sch, block)):]
@@ -166,6 +170,18 @@ def hold_in_registers(sch: Any, block: Any, at: Any, vector_axis: int, lanes: in
     vectorize_and_unroll(sch, block, len(spatial) + 1, lanes)
     init = sch.decompose_reduction(block, reduction[0])
     vectorize_and_unroll(sch, init, len(spatial) + 1, lanes)
+    if unroll_reduction:
+        unroll_short_reduction(sch, reduction[-1])
+
+
+def unroll_short_reduction(sch: Any, loop: Any) -> None:
+    """Unroll a register tile's innermost reduction loop where it is static and at most
+    MAX_UNROLLED_REDUCTION long (a channel block's lanes): straight-line FMAs, as MLAS's conv
+    kernels run them, keep the FMA ports busier (a 32 -> 64 channel 3 x 3 conv over 25 x 77: 70%
+    of the FMA peak as a 16-step loop, 77-85% unrolled, in alternating runs)."""
+    extent = tvm_.loop_extent(sch, loop)
+    if extent is not None and 1 < extent <= MAX_UNROLLED_REDUCTION:
+        sch.unroll(loop)
 
 
 def vectorize_and_unroll(sch: Any, block: Any, tile_loops: int, lanes: int) -> None:

@@ -210,15 +210,17 @@ def test_dense_register_tiles_fit_the_vector_registers(out_blocks, height, width
 
 
 def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_row():
-    """161 output positions of 64 channels from 128: 5 x 4 tiles (a partial last tile, so the
+    """161 output positions of 64 channels from 256: 5 x 4 tiles (a partial last tile, so the
     row is computed padded to 165 and cropped in the write-back), the input channel blocks
-    outermost along the row (a tile's weights, 288 KB, would not stay in cache)."""
+    outermost along the row (a tile's weights, 576 KB, would stream from beyond L2 per tile);
+    from 128 channels (288 KB) each tile reduces over all of them."""
     from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs, padded_width_tile
 
     attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK, kernel_shape=[3, 3])
-    knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=8)
+    knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=16)
     assert (knobs["ow_tile"], knobs["oc_blocks"], knobs["reduce_rows"]) == (5, 4, True)
-    assert not conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=2)["reduce_rows"]  # its weights fit L1
+    assert not conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=8)["reduce_rows"]
+    assert not conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=2)["reduce_rows"]
     assert padded_width_tile(attrs, 4, 3, 161, 2) == 5
     assert padded_width_tile(attrs, 4, 3, 160, 2) == 1  # whole tiles: nothing to crop
 
@@ -234,6 +236,26 @@ def test_a_channels_first_input_smaller_than_the_weight_runs_channel_blocks_outs
 
     attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=in_block, kernel_shape=kernel, strides=strides)
     assert conv_blocked_knobs(out_blocks, *size, attrs, 16, in_blocks=16 if in_block else 1)["channels_outer"] is outer
+
+
+@pytest.mark.parametrize("reduce_rows", [True, False], ids=["row_by_row", "tile_by_tile"])
+def test_a_blocked_input_channel_block_is_reduced_in_straight_line_code(monkeypatch, reduce_rows):
+    """The innermost reduction over one input block's 16 lanes is unrolled in either order."""
+    from convrnn.compiler import tvm_adapter
+    from convrnn.compiler.lower import lower_node
+    from convrnn.compiler.target import parse_target
+    from convrnn.schedules import conv_blocked_cpu
+
+    defaults = conv_blocked_cpu.conv_blocked_knobs
+    monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs",
+                        lambda *args, **kwargs: {**defaults(*args, **kwargs), "reduce_rows": reduce_rows})
+    b = Builder(8, (6, 13), seed=5, width=None)
+    a = b.conv("x", 32, act="Relu")
+    graph = run_pipeline(import_onnx(b.model(b.conv(a, 64, act="Relu"))))
+    node = [n for n in graph.nodes if n.op == "ConvBlocked"][-1]
+    assert node.attrs["in_block"] == ACTIVATION_BLOCK
+    script = tvm_adapter.script(lower_node(node, parse_target("cpu")))
+    assert f"in T.unroll({ACTIVATION_BLOCK}):" in script  # the tile loops unroll 5 and 4 times
 
 
 @pytest.mark.parametrize("reduce_rows", [True, False], ids=["row_by_row", "tile_by_tile"])
