@@ -181,7 +181,7 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     _transform_per_tile(sch, stages["y16"], stages["t2"], n, p, k, [i, j, e])
     own_loops("m")
     tile_reduction(sch, stages["m"], None, [None, None, None, knobs["p_tile"], knobs["k_tile"]], 4, lanes,
-                   outer_loops=enclosing, unroll_reduction=True)
+                   outer_loops=enclosing)
     e, nu, n, p, c, b = own_loops("v")
     _transform_per_tile(sch, stages["v"], stages["t1"], n, p, c, [e, nu, b])
     parallel_fused(sch, own_loops("pad")[:3])

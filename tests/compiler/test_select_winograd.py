@@ -212,15 +212,3 @@ def test_every_knob_choice_of_a_banded_conv_schedules_as_bands(monkeypatch):
         for p_tile in (7, 12):  # dividing neither a band's 10 or 25 tiles nor the image's 50
             node.attrs["knobs"] = {"band_rows": band_rows, "p_tile": p_tile, "k_tile": 64}
             lower_node(node, target)
-
-
-def test_the_gemm_reduces_over_channels_in_unrolled_blocks():
-    """48 input channels: the GEMM's reduction runs as 3 unrolled pieces of 16 steps."""
-    from convrnn.compiler import tvm_adapter
-    from convrnn.compiler.lower import lower_node
-    from convrnn.compiler.target import parse_target
-
-    graph = run_pipeline(import_onnx(conv_model(channels=48, out_channels=32, size=(12, 12))))
-    (node,) = [n for n in graph.nodes if n.op == "WinogradConv"]
-    script = tvm_adapter.script(lower_node(node, parse_target("cpu")))
-    assert "in T.unroll(16):" in script
