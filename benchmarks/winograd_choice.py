@@ -3,8 +3,9 @@ compiler/passes/select_winograd.py's thresholds.
 
 Each layer is a small ONNX model (a 1x1 Conv and Relu, so that the measured layer reads its
 input in the blocked layout as it does inside a network; then the 3x3 Conv, pad 1, bias, and
-Relu) compiled twice by convrnn, once with every eligible conv direct and once with every one Winograd, both checked
-against onnxruntime and timed in alternating blocks (as time_in_blocks). One JSON line a layer.
+Relu) compiled twice by convrnn, once with every eligible conv direct and once with every one
+Winograd, both checked against onnxruntime and timed in alternating blocks (as
+time_in_blocks). One JSON line a layer.
 
     TVM_NUM_THREADS=2 python benchmarks/winograd_choice.py [--threads 2] [--blocks 4] [--runs 10] [--only NAME]
 """
