@@ -40,8 +40,8 @@ class Compiled:
 def compile_graph(graph: Graph, target: Target, tuning: Optional[TuningDatabase] = None) -> tuple[Compiled, Any]:
     # Tests set CONVRNN_VERIFY=1 to check the graph's invariants after every pass.
     verify = os.environ.get("CONVRNN_VERIFY") == "1"
-    graph = run_pipeline(graph, verify=verify)
-    graph = control_flow.optimize_subgraphs(graph, lambda body: run_pipeline(body, verify=verify))
+    graph = run_pipeline(graph, target, verify=verify)
+    graph = control_flow.optimize_subgraphs(graph, lambda body: run_pipeline(body, target, verify=verify))
     if tuning is not None:
         graph = apply_tuning(graph, tuning, target)
         graph = control_flow.optimize_subgraphs(graph, lambda body: apply_tuning(body, tuning, target))

@@ -233,7 +233,8 @@ def _save_npz(path: Path, arrays: dict) -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from convrnn.compiler.inspect import describe_model
 
-    print(describe_model(args.model, after=args.after, input_shapes=dict(_parse_shape(s) for s in args.input_shape)))
+    print(describe_model(args.model, after=args.after, input_shapes=dict(_parse_shape(s) for s in args.input_shape),
+                         target=args.target))
     return 0
 
 
@@ -312,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--after", choices=["import"] + pass_names(), default=None,
                          help="print the graph after this pass (default: after the whole pipeline)")
     inspect.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
+    inspect.add_argument("--target", default="cpu", help="the target whose passes run (as for compile)")
     inspect.set_defaults(run=cmd_inspect)
     return parser
 

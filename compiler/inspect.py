@@ -1,7 +1,7 @@
 """What `convrnn inspect` reports: the graph at a point of the pipeline and its memory plan."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from convrnn.compiler.ir import Dim, Graph
 from convrnn.compiler.lower import KernelCall, kernel_key
@@ -24,8 +24,9 @@ def summarize(graph: Graph) -> str:
             f"peak activation memory {memory.peak_bytes / 1e6:.3f} MB{note}")
 
 
-def describe_model(model, after: Optional[str] = None, input_shapes: Optional[dict[str, list[Dim]]] = None) -> str:
+def describe_model(model, after: Optional[str] = None, input_shapes: Optional[dict[str, list[Dim]]] = None,
+                   target: Any = "cpu") -> str:
     graph = import_onnx(model, input_shapes)
     if after != "import":
-        graph = run_pipeline(graph, stop_after=after)
+        graph = run_pipeline(graph, target, stop_after=after)
     return f"{format_graph(graph)}\n{summarize(graph)}"

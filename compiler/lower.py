@@ -1,5 +1,6 @@
-"""Lowering: each IR node to a scheduled TVM PrimFunc (its op's TE compute and schedule, or
-the PrimFunc an op writes directly in TIR).
+"""Lowering: each IR node to a scheduled TVM PrimFunc: its op's TE compute with the schedule of
+the target's implementation of the op, or the PrimFunc that implementation writes in TIR
+(schedules/implementations.py).
 
 Nodes with the same op, attributes and input/output types share one kernel (ResNet's
 repeated blocks compile once). View ops (reshapes) get no kernel at all.
@@ -13,6 +14,7 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.errors import UnsupportedError
 from convrnn.compiler.ir import Graph, Node, TensorType, storage_dtype
 from convrnn.compiler.target import Target
+from convrnn.schedules.implementations import GENERIC, implementation
 from convrnn.schedules.registry import get_op
 
 
@@ -40,8 +42,9 @@ def kernel_key(node: Node) -> tuple:
 
 def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
     opdef = get_op(node.op)
-    written = opdef.primfunc([v.type for v in node.inputs if v is not None], node.attrs,
-                             [v.type for v in node.outputs], target)
+    chosen = implementation(node.op, target.kind)
+    written = chosen.primfunc([v.type for v in node.inputs if v is not None], node.attrs,
+                              [v.type for v in node.outputs], target)
     if written is not None:
         return written
     symbols: dict[str, Any] = {}
@@ -61,14 +64,12 @@ def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
     func = tvm_.create_prim_func([p for p in placeholders if p is not None] + list(outputs))
     sch = tvm_.new_schedule(func)
     try:
-        opdef.schedule(sch, target, node.attrs)
+        chosen.schedule(sch, target, node.attrs)
     except tvm_.ScheduleError:
         # The op's template does not fit this instance (a ConvTranspose over symbolic spatial
-        # dims): the generic schedule computes the same, if slower.
-        from convrnn.schedules.generic import schedule_generic
-
+        # dims): the target's generic schedule computes the same, if slower.
         sch = tvm_.new_schedule(func)
-        schedule_generic(sch, target)
+        implementation(GENERIC, target.kind).schedule(sch, target, node.attrs)
     return sch.mod["main"]
 
 

@@ -1,6 +1,6 @@
 """The TE compute of a grouped N-d convolution, shared by Conv and ConvTranspose.
 
-Stages, named so the CPU template (conv2d_cpu.py) can find them:
+Stages, named so the CPU template (cpu/conv2d.py) can find them:
   "pad"  the zero-padded input (absent when there is no padding),
   "pack" the weight in the blocked layout (absent when it arrives packed or is not blocked),
   "conv" the reduction over input channels and the window,

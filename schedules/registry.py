@@ -17,12 +17,10 @@ class OpDef:
     """One IR operator.
 
     infer:    input types + attrs -> output types (pure Python, raises ValueError on bad input)
-    compute:  TE tensors for the inputs -> TE tensors for the outputs (TVM imported lazily)
-    schedule: a schedule template for one target; the default is the generic one
-    primfunc: a kernel written directly in TIR, where TE cannot express the op (a time loop);
-              when it returns one, compute and schedule are not used
-    knob_space: the values of each knob the schedule template takes (in a node's "knobs"
-              attr) that a tuner may try for these types on this target; None: nothing to tune
+    compute:  TE tensors for the inputs -> TE tensors for the outputs (TVM imported lazily),
+              the same for every target
+    How a target makes the op's kernel (a schedule of the compute, or a kernel written in
+    TIR) is that target's implementation (schedules/implementations.py).
     """
 
     name: str = ""
@@ -34,21 +32,6 @@ class OpDef:
 
     def compute(self, inputs: Sequence[Any], attrs: dict[str, Any], outputs: Sequence[TensorType]) -> list[Any]:
         raise NotImplementedError(f"{self.name} has no compute")
-
-    def primfunc(self, inputs: Sequence[TensorType], attrs: dict[str, Any], outputs: Sequence[TensorType],
-                 target: Any) -> Optional[Any]:
-        """A complete PrimFunc taking the present inputs, then the outputs; its symbolic dims
-        are bound from the buffer shapes. None: build the kernel from compute and schedule."""
-        return None
-
-    def schedule(self, sch: Any, target: Any, attrs: dict[str, Any]) -> None:
-        from convrnn.schedules.generic import schedule_generic
-
-        schedule_generic(sch, target)
-
-    def knob_space(self, inputs: Sequence[TensorType], attrs: dict[str, Any], outputs: Sequence[TensorType],
-                   target: Any) -> Optional[dict[str, list]]:
-        return None
 
 
 def register(cls: type[OpDef]) -> type[OpDef]:

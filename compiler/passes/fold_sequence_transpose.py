@@ -9,7 +9,7 @@ goes: one kernel and one copy of the sequence fewer per layer.
 from __future__ import annotations
 
 from convrnn.compiler.ir import Graph, Node
-from convrnn.schedules.ops.recurrent import CELL_INPUTS
+from convrnn.schedules.ops.recurrent_layer import RECURRENCE_INPUTS
 
 TO_BATCH_MAJOR = [0, 2, 1, 3]
 
@@ -21,7 +21,7 @@ def fold_sequence_transpose(graph: Graph) -> Graph:
     folded: set[int] = set()
     for node in graph.nodes:
         y = node.outputs[0]
-        if (node.op not in CELL_INPUTS or node.attrs.get("layout", 0) != 0 or not node.attrs.get("store_y", 1)
+        if (node.op not in RECURRENCE_INPUTS or node.attrs.get("layout", 0) != 0 or not node.attrs.get("store_y", 1)
                 or node.attrs.get("y_order", "sdbh") != "sdbh" or id(y) in outputs):
             continue
         (transpose, *others) = readers.get(id(y), [None])

@@ -1,5 +1,5 @@
 """A MatMulInteger of uint8 A by a constant 2-d B becomes MatMulIntegerPacked: B - its zero
-point packed once, here, for the dot-product kernel (schedules/integer_matmul_packed.py), and
+point packed once, here, for the dot-product kernel (schedules/cpu/integer_matmul_packed.py), and
 A's leading axes one axis of rows (Reshapes around it are views).
 
 A MatMulInteger as wide as bilstm.int8's and voicefilter_lite.int8's projections, [100, 768]
@@ -13,7 +13,7 @@ import numpy as np
 
 from convrnn.compiler import symbolic_dims
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
-from convrnn.schedules.integer_matmul_packed import pack_integer_matrix, packable
+from convrnn.schedules.cpu.integer_matmul_packed import pack_integer_matrix, packable
 
 
 def _candidate(node: Node, graph: Graph) -> bool:

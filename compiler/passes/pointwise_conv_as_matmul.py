@@ -12,6 +12,7 @@ one, so no transpose is added.
 from __future__ import annotations
 
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
+from convrnn.schedules.conv_layout import weight_block
 
 _SWAP_LAST = [0, 2, 1]
 
@@ -24,6 +25,8 @@ def _qualifies(node: Node, graph: Graph, producers: dict, readers: dict, outputs
     if node.op != "Conv" or node.attrs.get("epilogue") or node.attrs.get("weight_block", 0):
         return False
     attrs = node.attrs
+    if weight_block(node.outputs[0].type.shape[1]):
+        return False  # output channels in whole vector blocks: the conv template runs it well
     if list(attrs["kernel_shape"]) != [1] or list(attrs["strides"]) != [1] or list(attrs["pads"]) != [0, 0]:
         return False
     if attrs["group"] != 1 or not graph.is_constant(node.inputs[1]) or node.inputs[0].type.dtype != "float32":

@@ -8,7 +8,7 @@ a 1x1x1x1 placeholder (schedules/ops/recurrent.py), so the memory plan gives it 
 from __future__ import annotations
 
 from convrnn.compiler.ir import Graph, Node, TensorType, Value
-from convrnn.schedules.ops.recurrent import CELL_INPUTS
+from convrnn.schedules.ops.recurrent_layer import RECURRENCE_INPUTS
 
 
 def skip_unused_sequence_output(graph: Graph) -> Graph:
@@ -17,7 +17,7 @@ def skip_unused_sequence_output(graph: Graph) -> Graph:
     replaced = {}
     for node in graph.nodes:
         y = node.outputs[0]
-        if node.op not in CELL_INPUTS or not node.attrs.get("store_y", 1) or id(y) in outputs or readers.get(id(y)):
+        if node.op not in RECURRENCE_INPUTS or not node.attrs.get("store_y", 1) or id(y) in outputs or readers.get(id(y)):
             continue
         placeholder = Value(y.name, TensorType((1, 1, 1, 1), y.type.dtype))
         replaced[id(node)] = Node(node.op, node.inputs, (placeholder, *node.outputs[1:]),

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
-from convrnn.schedules.ops.recurrent import CELL_INPUTS
+from convrnn.schedules.ops.recurrent_layer import RECURRENCE_INPUTS
 
 # ops whose every output element is a copy of an element of the first input (or, for Concat,
 # of one of its inputs): zeros in, zeros out
 COPYING = ("Expand", "Slice", "Reshape", "Transpose", "Cast")
 # state input position -> its has_* attr, per cell
 STATES = {cell: {names.index(state): f"has_{state}" for state in ("initial_h", "initial_c") if state in names}
-          for cell, names in CELL_INPUTS.items()}
+          for cell, names in RECURRENCE_INPUTS.items()}
 
 
 def _zero_values(graph: Graph) -> set[int]:

@@ -14,6 +14,7 @@ from typing import Any
 from convrnn.compiler.ir import Graph, Node
 from convrnn.compiler.lower import kernel_key
 from convrnn.compiler.target import Target
+from convrnn.schedules.implementations import implementation
 from convrnn.schedules.registry import get_op
 
 
@@ -43,11 +44,14 @@ def task_key(node: Node) -> str:
 
 
 def knob_space(node: Node, target: Target) -> "dict[str, list] | None":
-    opdef = get_op(node.op)
-    if opdef.is_view:
+    if get_op(node.op).is_view:
         return None
-    return opdef.knob_space([v.type if v is not None else None for v in node.inputs], node.attrs,
-                            [v.type for v in node.outputs], target)
+    try:
+        chosen = implementation(node.op, target.kind)
+    except NotImplementedError:
+        return None  # nothing to tune (lowering says what is missing)
+    return chosen.knob_space([v.type if v is not None else None for v in node.inputs], node.attrs,
+                             [v.type for v in node.outputs], target)
 
 
 def extract_tasks(graph: Graph, target: Target) -> list[Task]:

@@ -45,7 +45,7 @@ def tune(model: Any, db_path: str, target: Any = "cpu", trials: int = 16, time_b
          input_shapes: Optional[dict] = None, dims: Optional[dict[str, int]] = None, workers: int = 2,
          report: Report = lambda line, done: None, seed: int = 0, check_in_model: bool = True) -> list[TaskOutcome]:
     target = parse_target(target)
-    graph = run_pipeline(import_onnx(model, input_shapes))
+    graph = run_pipeline(import_onnx(model, input_shapes), target)
     tasks = extract_tasks(graph, target)
     db = TuningDatabase.open(db_path)
     for problem in db.problems:

@@ -1,10 +1,7 @@
-"""Conv (opsets 1-22: the attributes did not change) -> IR Conv.
-
-A constant weight is packed here, once, into the blocked layout the CPU template reads.
-"""
+"""Conv (opsets 1-22: the attributes did not change) -> IR Conv, its weight in ONNX's layout
+(a target's passes pack it for their kernels: compiler/passes/pack_conv_weights.py)."""
 from convrnn.frontend.ops.window_attrs import check_rank, spatial_sizes, window_attrs
 from convrnn.frontend.registry import converter
-from convrnn.schedules.conv_layout import pack_weight, weight_block
 
 
 @converter("Conv", since=1)
@@ -19,9 +16,4 @@ def convert_conv(ctx):
     attrs = window_attrs(ctx, kernel, spatial_sizes(ctx))
     group = int(ctx.attr("group", 1))
     attrs.update(group=group, weight_block=0)
-    block = weight_block(w.type.shape[0] // max(group, 1))
-    weight = ctx.builder.constant_of(w)
-    if block and weight is not None:
-        w = ctx.make_constant(pack_weight(weight, block), "packed_weight")
-        attrs["weight_block"] = block
     return ctx.emit("Conv", [x, w, b], attrs)

@@ -2,7 +2,7 @@
 
 Pads come from `pads`, or from `output_shape` / auto_pad SAME_* (the spec's total padding,
 split per auto_pad). The weight stays in ONNX's layout [C, O/g, *K]: the kernel broadcasts its
-scalars (schedules/conv_transpose_cpu.py), so no packing helps it.
+scalars (schedules/cpu/conv_transpose.py), so no packing helps it.
 """
 from convrnn.frontend.ops.window_attrs import check_rank, spatial_sizes, window_attrs
 from convrnn.frontend.registry import converter

@@ -5,16 +5,14 @@ Inputs as onnxruntime's spec: X, W [D, I, 4H] and R [D, H, 4H] (quantized, alrea
 B, sequence_lens, initial_h, initial_c, P, W_scale, W_zero_point, R_scale, R_zero_point. The
 weights, biases, peepholes, scales and zero points must be constants: they are normalized here
 once (fused bias Wb + Rb, per-column scales, one zero point per direction as onnxruntime reads).
-Where every weight minus its zero point fits int8 (always for int8 weights, whose zero points
-are 0) they are also packed for the vector kernel (schedules/dynamic_quantize_lstm_packed.py,
-attr `packed` 1); otherwise the serial kernel takes them as they are.
+The CPU's passes pack them for its vector kernel where they can (compiler/passes/
+pack_quantized_lstm.py); the node leaves here in the plain form (attr `packed` 0).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from convrnn.frontend.registry import converter
-from convrnn.schedules.dynamic_quantize_lstm_packed import pack_columns, pack_weights, padded_sizes
 
 DIRECTIONS = {"forward": 1, "reverse": 1, "bidirectional": 2}
 DEFAULT_ACTIVATIONS = ["sigmoid", "tanh", "tanh"]
@@ -106,32 +104,18 @@ def convert_dynamic_quantize_lstm(ctx):
     r_scale = _per_column(ctx, ctx.constant(10, "R_scale"), directions, hidden, "R_scale")
     w_zero = _zero_points(ctx, ctx.constant(9, "W_zero_point"), w, directions, hidden, "W_zero_point")
     r_zero = _zero_points(ctx, ctx.constant(11, "R_zero_point"), r, directions, hidden, "R_zero_point")
-    _, padded, inputs_padded = padded_sizes(hidden, int(w.shape[1]))
-    packed_w = pack_weights(w, w_zero, hidden, inputs_padded)
-    packed_r = pack_weights(r, r_zero, hidden, padded)
     lens_input = lens if lens is not None else ctx.make_constant(np.zeros(1, np.int32), "no_sequence_lens")
-    if packed_w is not None and packed_r is not None:
-        padded_p = np.zeros((directions, 3, padded), np.float32)
-        padded_p[:, :, :hidden] = peepholes
-        inputs = [
-            x, ctx.make_constant(packed_w[0], "W_packed"), ctx.make_constant(packed_w[1], "W_sum"),
-            ctx.make_constant(packed_r[0], "R_packed"), ctx.make_constant(packed_r[1], "R_sum"),
-            ctx.make_constant(pack_columns(fused_bias, hidden), "fused_bias"), lens_input, *states,
-            ctx.make_constant(padded_p, "P"), ctx.make_constant(pack_columns(w_scale, hidden), "W_scale"),
-            ctx.make_constant(pack_columns(r_scale, hidden), "R_scale")]
-    else:
-        inputs = [
-            x, ctx.make_constant(np.ascontiguousarray(w), "W"), ctx.make_constant(np.ascontiguousarray(r), "R"),
-            ctx.make_constant(fused_bias, "fused_bias"), lens_input, *states, ctx.make_constant(peepholes, "P"),
-            ctx.make_constant(w_scale, "W_scale"), ctx.make_constant(w_zero, "W_zero"),
-            ctx.make_constant(r_scale, "R_scale"), ctx.make_constant(r_zero, "R_zero")]
+    inputs = [
+        x, ctx.make_constant(np.ascontiguousarray(w), "W"), ctx.make_constant(np.ascontiguousarray(r), "R"),
+        ctx.make_constant(fused_bias, "fused_bias"), lens_input, *states, ctx.make_constant(peepholes, "P"),
+        ctx.make_constant(w_scale, "W_scale"), ctx.make_constant(w_zero, "W_zero"),
+        ctx.make_constant(r_scale, "R_scale"), ctx.make_constant(r_zero, "R_zero")]
     names = [ctx.node.output[i] if i < len(ctx.node.output) else "" for i in range(3)]
     attrs = {"hidden_size": hidden, "input_size": int(w.shape[1]), "num_directions": directions,
              "reverse": int(direction == "reverse"), "input_forget": int(ctx.attr("input_forget", 0)),
              "clip": None if clip is None else float(clip), "store_y": int(bool(names[0])),
              "has_lens": int(lens is not None), "has_initial_h": int(ctx.input(5) is not None),
              "has_initial_c": int(ctx.input(6) is not None), "has_peepholes": int(has_peepholes),
-             "w_dtype": str(w.dtype), "r_dtype": str(r.dtype),
-             "packed": int(packed_w is not None and packed_r is not None)}
+             "w_dtype": str(w.dtype), "r_dtype": str(r.dtype), "packed": 0}
     outputs = ctx.builder.emit("DynamicQuantizeLSTM", inputs, attrs, hints=names, node_name=ctx.name)
     return [value if name else None for value, name in zip(outputs, names)]

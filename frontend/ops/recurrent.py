@@ -1,13 +1,10 @@
-"""LSTM, GRU and RNN (opsets 7, 14 and 22 share these semantics; 14 added `layout`).
-
-The converter does the hoisting itself rather than leaving it to a pass: W, R, B and P must
-be constants, so packing them (W per column tile, R per hidden tile, gates padded to the tile)
-and pre-summing the biases happen here once, in numpy, and the IR never holds a recurrence
-whose projection is still inside the time loop. It emits
-  RecurrentProjection(X, W, Wb + Rb) -> XW;   LSTM | GRU | RNN(XW, R, ...) -> Y, Y_h (, Y_c)
-in the node's layout (layout 1's batch-first X, Y and states are read and written in place,
-without transposes). Absent optional inputs become small zero constants flagged absent in
-the attrs (schedules/ops/recurrent.py lists them).
+"""LSTM, GRU and RNN (opsets 7, 14 and 22 share these semantics; 14 added `layout`) ->
+IR LSTMLayer | GRULayer | RNNLayer (schedules/ops/recurrent_layer.py), W, R, B and P checked
+and in ONNX's layout; they must be constants. A target's passes make the kernels (the CPU's
+hoist the input projection out of the time loop and pack the weights:
+compiler/passes/pack_recurrent_weights.py). The node's layout stays (layout 1's batch-first X,
+Y and states are read and written in place, without transposes). Absent optional inputs become
+small zero constants flagged absent in the attrs (B and P: zeros).
 """
 from __future__ import annotations
 
@@ -17,15 +14,10 @@ import numpy as np
 
 from convrnn.frontend.registry import converter
 from convrnn.schedules.recurrent_activations import DEFAULTS, canonical_name
-from convrnn.schedules.recurrent_cpu import pack_recurrent
-from convrnn.schedules.recurrent_gemm import pack_columns
-from convrnn.schedules.recurrent_knobs import knobs
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 DEFAULT_ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"], "RNN": ["Tanh"]}
 DIRECTIONS = {"forward": 1, "reverse": 1, "bidirectional": 2}
-# Packing does not depend on the target: 16 float32 lanes fill an AVX-512 vector (two AVX2 ones).
-PACKING_LANES = 16
 
 
 @converter("LSTM", "GRU", "RNN", since=7)
@@ -47,30 +39,16 @@ def convert_recurrent(ctx):
         raise ctx.unsupported(f"X must be a 3-d float32 tensor, got {x.type}")
     hidden = _check_weights(ctx, w, r, x.type.shape[2], gates, directions)
 
-    tuned = knobs(hidden, directions, gates, PACKING_LANES)
-    tile = tuned["tile"]
-    padded = -(-hidden // tile) * tile
     linear_before_reset = int(ctx.attr("linear_before_reset", 0)) if op == "GRU" else 0
-    projection_bias, recurrent_h_bias = _biases(ctx, gates, directions, hidden, linear_before_reset)
-    xw = _projection(ctx, x, _pad_gates(w, gates, hidden, padded), _pad_gates(projection_bias, gates, hidden, padded),
-                     tuned)
-
     attrs = {"hidden_size": hidden, "num_directions": directions, "reverse": int(direction == "reverse"),
-             "tile": tile,
              "activations": _activations(ctx, op, directions), "clip": _clip(ctx),
              "has_lens": int(ctx.input(4) is not None), "layout": layout}
-    # overrides only: else the kernel takes the defaults for its target and threads
-    attrs.update({knob: tuned[knob] for knob in ("rows_tile", "rows", "split", "serial") if knob in tuned})
-    if op == "GRU":  # z and r, then h apart (schedules/recurrent_cpu.py)
-        inputs = [xw, ctx.make_constant(pack_recurrent(r[:, :2 * hidden], 2, tile), "R_zr_packed"),
-                  ctx.make_constant(pack_recurrent(r[:, 2 * hidden:], 1, tile), "R_h_packed")]
-    else:
-        inputs = [xw, ctx.make_constant(pack_recurrent(r, gates, tile), "R_packed")]
+    inputs = [x, ctx.make_constant(w, "W"), ctx.make_constant(r, "R"),
+              ctx.make_constant(_bias(ctx, gates, directions, hidden), "B")]
     if op == "LSTM":
-        inputs.append(ctx.make_constant(_peepholes(ctx, directions, hidden, padded), "P"))
+        inputs.append(ctx.make_constant(_peepholes(ctx, directions, hidden), "P"))
         attrs["input_forget"] = int(ctx.attr("input_forget", 0))
     if op == "GRU":
-        inputs.append(ctx.make_constant(_pad_gates(recurrent_h_bias, 1, hidden, padded)[:, 0], "Rb_h"))
         attrs["linear_before_reset"] = linear_before_reset
     inputs.append(_sequence_lens(ctx, x.type.shape[layout]))
     for index, name in [(5, "initial_h"), (6, "initial_c")][:2 if op == "LSTM" else 1]:
@@ -78,7 +56,7 @@ def convert_recurrent(ctx):
         inputs.append(_initial_state(ctx, index, name, layout, directions, hidden))
 
     names = [ctx.node.output[i] if i < len(ctx.node.output) else "" for i in range(3 if op == "LSTM" else 2)]
-    outputs = ctx.builder.emit(op, inputs, attrs, hints=names, node_name=ctx.name)
+    outputs = ctx.builder.emit(f"{op}Layer", inputs, attrs, hints=names, node_name=ctx.name)
     return [value if name else None for value, name in zip(outputs, names)]
 
 
@@ -97,46 +75,22 @@ def _check_weights(ctx, w: np.ndarray, r: np.ndarray, inputs, gates: int, direct
     return hidden
 
 
-def _biases(ctx, gates: int, directions: int, hidden: int, linear_before_reset: int):
-    """The bias added by the projection (Wb + Rb, pre-summed), and GRU's recurrent bias of the h
-    gate, which linear_before_reset applies inside r ⊙ (h · Rhᵀ + Rbh) (zeros otherwise)."""
+def _bias(ctx, gates: int, directions: int, hidden: int) -> np.ndarray:
     bias = ctx.constant(3, "B")
-    bias = np.zeros((directions, 2 * gates * hidden), np.float32) if bias is None else bias.astype(np.float32)
+    if bias is None:
+        return np.zeros((directions, 2 * gates * hidden), np.float32)
     if bias.shape != (directions, 2 * gates * hidden):
         raise ctx.error(f"B has shape {list(bias.shape)}, expected {[directions, 2 * gates * hidden]}")
-    w_bias, r_bias = bias[:, :gates * hidden], bias[:, gates * hidden:]
-    summed = w_bias + r_bias
-    recurrent_h_bias = np.zeros((directions, hidden), np.float32)
-    if linear_before_reset:
-        summed[:, 2 * hidden:] = w_bias[:, 2 * hidden:]
-        recurrent_h_bias = r_bias[:, 2 * hidden:]
-    return summed, recurrent_h_bias
+    return bias.astype(np.float32)
 
 
-def _projection(ctx, x, w: np.ndarray, bias: np.ndarray, tuned: dict):
-    """X · Wᵀ + bias for all time steps as one GEMM; w [D, gates, padded, inputs], bias [D, gates, padded]."""
-    columns = bias.size
-    column_tile = tuned["column_tile"] if columns % tuned["column_tile"] == 0 else PACKING_LANES
-    w_t = np.ascontiguousarray(w.reshape(columns, -1).T)  # [inputs, columns]
-    return ctx.builder.emit("RecurrentProjection", [
-        x, ctx.make_constant(pack_columns(w_t, column_tile), "W_packed"), ctx.make_constant(bias.reshape(-1), "bias")],
-        {"column_tile": column_tile, "row_tile": tuned["row_tile"]}, hints=[f"{ctx.name}_xw"], node_name=ctx.name)[0]
-
-
-def _pad_gates(array: np.ndarray, gates: int, hidden: int, padded: int) -> np.ndarray:
-    """[D, gates * hidden, ...] -> [D, gates, padded, ...], zero-filled past hidden."""
-    out = np.zeros((array.shape[0], gates, padded) + array.shape[2:], np.float32)
-    out[:, :, :hidden] = array.reshape((array.shape[0], gates, hidden) + array.shape[2:])
-    return out
-
-
-def _peepholes(ctx, directions: int, hidden: int, padded: int) -> np.ndarray:
+def _peepholes(ctx, directions: int, hidden: int) -> np.ndarray:
     p = ctx.constant(7, "P")
     if p is None:
-        return np.zeros((directions, 3, padded), np.float32)
+        return np.zeros((directions, 3 * hidden), np.float32)
     if p.shape != (directions, 3 * hidden):
         raise ctx.error(f"P has shape {list(p.shape)}, expected {[directions, 3 * hidden]}")
-    return _pad_gates(p.astype(np.float32), 3, hidden, padded)
+    return p.astype(np.float32)
 
 
 def _activations(ctx, op: str, directions: int) -> list:

@@ -38,11 +38,3 @@ class BatchNormalization(OpDef):
         offset = te.compute(scale.shape, lambda c: param(bias, c) - param(mean, c) * factor[c], name="offset")
         return [te.compute(x.shape, lambda n, c, *rest: (x[(n, c, *rest)].astype(precision) * factor[c]
                                                          + offset[c]).astype(x.dtype), name="batch_norm")]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.generic import parallelize_and_vectorize
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no BatchNormalization schedule for target kind {target.kind}")
-        parallelize_and_vectorize(sch, tvm_.blocks(sch)[-1], target.vector_lanes)

@@ -68,22 +68,3 @@ class FromBlocked(OpDef):
             return x[(n, c // block, *pos, c % block)]
 
         return [te.compute([shape[p] for p in perm], value, name="from_blocked")]
-
-    def schedule(self, sch, target, attrs):
-        # In the input's order where the channel is not the output's innermost axis: each read
-        # is a whole vector (a channel block of one position) and the lanes go out as scattered
-        # stores. The generic schedule walked the output's order, gathering every element with
-        # a div/mod of its own: the CRNN's features (perm [3, 0, 1, 2]) took 0.063 ms.
-        from convrnn.schedules.tiling import blocks_by_name, parallel_fused, vectorize_innermost
-
-        stage = blocks_by_name(sch)["from_blocked"]
-        loops = sch.get_loops(stage)
-        channel = attrs["perm"].index(1) if "perm" in attrs else 1
-        block = attrs["block"]
-        if target.kind != "llvm" or channel == len(loops) - 1 or attrs["channels"] % block:
-            return super().schedule(sch, target, attrs)  # (padded channels: a partial last block)
-        outer, lane = sch.split(loops[channel], factors=[None, block])
-        rest = loops[channel + 1:]
-        sch.reorder(*loops[:channel], outer, *rest, lane)
-        parallel_fused(sch, [*loops[:channel], outer, *rest[:-1]])
-        vectorize_innermost(sch, stage, target.vector_lanes)

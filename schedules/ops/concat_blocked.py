@@ -12,10 +12,8 @@ from convrnn.schedules.conv_layout import channel_blocks
 from convrnn.schedules.ops._broadcast import te_shape
 from convrnn.schedules.registry import OpDef, register
 
-MAX_UNROLLED_CHANNELS = 256  # output channels a position's unrolled copy may hold
 
-
-def _offsets(channels: list[int]) -> list[int]:
+def channel_offsets(channels: list[int]) -> list[int]:
     """Each input's first channel in the output."""
     return [sum(channels[:j]) for j in range(len(channels))]
 
@@ -40,7 +38,7 @@ class ConcatBlocked(OpDef):
         from convrnn.compiler.tvm_adapter import te, tirx
 
         block, channels = attrs["block"], list(attrs["channels"])
-        offsets = _offsets(channels)
+        offsets = channel_offsets(channels)
         dtype = inputs[0].dtype
 
         def value(n, outer, *rest):
@@ -56,25 +54,3 @@ class ConcatBlocked(OpDef):
             return result
 
         return [te.compute(te_shape(outputs[0].shape, inputs), value, name="concat_blocked")]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.generic import schedule_generic
-        from convrnn.schedules.tiling import parallel_fused
-
-        block, channels = attrs["block"], list(attrs["channels"])
-        offsets = _offsets(channels)
-        (concat,) = tvm_.blocks(sch)
-        loops = sch.get_loops(concat)
-        if target.kind != "llvm" or all(o % block == 0 for o in offsets) or len(loops) != 5 \
-                or channel_blocks(sum(channels), block) * block > MAX_UNROLLED_CHANNELS:
-            schedule_generic(sch, target)
-            return
-        # Inputs that are not whole blocks shift into place: per position, every output
-        # channel unrolled, so each one's source input, block and lane are constants (no
-        # division, select or gather per element; the copies of a contiguous run vectorize).
-        n, outer, height, width, lane = loops
-        sch.reorder(n, height, width, outer, lane)
-        parallel_fused(sch, [n, height])
-        sch.unroll(outer)
-        sch.unroll(lane)

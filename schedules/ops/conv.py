@@ -65,7 +65,7 @@ class Conv(OpDef):
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.conv2d_cpu import symbolic_width_tile
+        from convrnn.schedules.cpu.conv2d import symbolic_width_tile
         from convrnn.schedules.conv_compute import conv_compute, crop_width, pad_input, whole_tiles
 
         x, w, b = (list(inputs) + [None])[:3]
@@ -73,24 +73,8 @@ class Conv(OpDef):
         spatial = spatial_extents(outputs[0].shape[2:], x.shape[2:], tvm_.size_var)
         overhang = 0
         tile = symbolic_width_tile(attrs) if isinstance(outputs[0].shape[-1], str) else 1
-        if tile > 1:  # a symbolic width in whole tiles, cropped at the end (conv2d_cpu.py)
+        if tile > 1:  # a symbolic width in whole tiles, cropped at the end (cpu/conv2d.py)
             width, overhang = whole_tiles(spatial, attrs["strides"][-1], tile)
         padded = pad_input(x, attrs["pads"][:rank], attrs["pads"][rank:], overhang=overhang)
         out = conv_compute(padded, w, b, attrs, [x.shape[0], outputs[0].shape[1], *spatial], extras=inputs[3:])
         return [crop_width(out, width) if tile > 1 else out]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.conv2d_cpu import schedule_conv
-
-        schedule_conv(sch, target, attrs)
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.conv2d_cpu import conv_knob_space
-
-        if target.kind != "llvm":
-            return None
-        out = outputs[0].shape
-        width = out[-1] if isinstance(out[-1], int) else None
-        height = out[-2] if len(out) > 3 and isinstance(out[-2], int) else None
-        return conv_knob_space(out[1], attrs["group"], width, target.vector_lanes, attrs.get("weight_block", 0),
-                               height)

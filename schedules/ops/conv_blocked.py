@@ -6,7 +6,7 @@ once, at compile time, with the output channels padded up to whole blocks.
 attrs: kernel_shape, strides, dilations, pads, group (1, or the channel count: depthwise) as
 Conv's; block (c, the output's channel block); in_block (0: X is NCHW [N, C, H, W]; otherwise
 X is blocked [N, C/i, H, W, i]); channels (the real output channel count); epilogue as Conv's,
-its extra inputs in the output's blocked layout; knobs (conv_blocked_cpu.py).
+its extra inputs in the output's blocked layout; knobs (cpu/conv_blocked.py).
 Inputs and weight layouts:
   X NCHW          W [O/c, C, KH, KW, c]
   X blocked by i  W [O/c, C/i, KH, KW, i, c], or [O/c, 1, KH, KW, C, c] when C < i: the
@@ -75,19 +75,7 @@ class ConvBlocked(OpDef):
         return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.conv_blocked_cpu import conv_blocked_compute
+        from convrnn.schedules.cpu.conv_blocked import conv_blocked_compute
 
         x, w, b = (list(inputs) + [None])[:3]
         return [conv_blocked_compute(x, w, b, attrs, outputs[0].shape, inputs[3:])]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.conv_blocked_cpu import schedule_conv_blocked
-
-        schedule_conv_blocked(sch, target, attrs)
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.conv_blocked_cpu import conv_blocked_knob_space
-
-        if target.kind != "llvm":
-            return None
-        return conv_blocked_knob_space(outputs[0].shape, attrs, target.vector_lanes)

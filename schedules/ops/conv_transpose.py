@@ -1,10 +1,10 @@
 """ConvTranspose: grouped 1-d/2-d transposed convolution in NCHW with explicit pads.
 
 Computed in its gather form, each output phase from its own taps only, by a kernel written
-directly in TIR (schedules/conv_transpose_cpu.py); symbolic batch and spatial dims.
+directly in TIR (schedules/cpu/conv_transpose.py); symbolic batch and spatial dims.
 
 attrs: kernel_shape, strides, dilations, pads (begins then ends; negative ones widen the
-output), output_padding, group; optional knobs (conv_transpose_cpu.py). Inputs: X, W in ONNX's
+output), output_padding, group; optional knobs (cpu/conv_transpose.py). Inputs: X, W in ONNX's
 layout [C, O/g, *K], optional B [O].
 """
 from __future__ import annotations
@@ -48,18 +48,3 @@ class ConvTranspose(OpDef):
         spatial = [transpose_output_dim(size, kernel[i], attrs["strides"][i], pads[i], pads[i + rank],
                                         attrs["dilations"][i], extra[i]) for i, size in enumerate(sizes)]
         return [TensorType((x.shape[0], out_channels, *spatial), x.dtype)]
-
-    def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.conv_transpose_cpu import conv_transpose_primfunc
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no ConvTranspose kernel for target kind {target.kind}")
-        x, w, b = (list(input_types) + [None])[:3]
-        return conv_transpose_primfunc(x, w, b, output_types[0], attrs, target.vector_lanes)
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.conv_transpose_cpu import knob_space
-
-        if target.kind != "llvm":
-            return None
-        return knob_space(outputs[0].shape[1] // attrs["group"], attrs["strides"][-1], target.vector_lanes)

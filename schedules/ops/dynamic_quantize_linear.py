@@ -58,24 +58,6 @@ class DynamicQuantizeLinear(OpDef):
         zero_point = te.compute((), lambda: zero_point_f().astype("uint8"), name="zero_point")
         return [y, scale, zero_point]
 
-    def schedule(self, sch, target, attrs):
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.generic import parallelize_and_vectorize, schedule_generic
-        from convrnn.schedules.tiling import blocks_by_name, tile_reduction
-
-        stages = blocks_by_name(sch)
-        if "min_by_rows" not in stages:
-            schedule_generic(sch, target)
-            return
-        for kind in ("min", "max"):  # row blocks in parallel, the row vectorized
-            block = stages[f"{kind}_by_rows"]
-            rank = len(tvm_.block_iter_kinds(sch, block)) - 1  # the partial result's
-            tile_reduction(sch, block, None, [None] * (rank - 1) + [ROW_VECTORS * target.vector_lanes], rank - 1,
-                           target.vector_lanes)
-        # The scale and zero point stay scalars of their own (inlined, every element would
-        # recompute them); the quantization runs in parallel, vectorized.
-        parallelize_and_vectorize(sch, stages["quantize"], target.vector_lanes)
-
 
 ROW_BLOCK = 64  # rows each task of the first reduction pass takes
 ROW_VECTORS = 8  # vectors of a row each task of it takes: a row's 8 x 64 contiguous bytes

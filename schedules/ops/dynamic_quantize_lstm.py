@@ -1,6 +1,6 @@
 """DynamicQuantizeLSTM (onnxruntime's com.microsoft contrib op): an LSTM whose input and
 hidden state are quantized to uint8 at every product, with int8/uint8 weights; the kernel is
-written in TIR (schedules/dynamic_quantize_lstm_cpu.py), its time loop a loop.
+written in TIR (schedules/cpu/dynamic_quantize_lstm.py), its time loop a loop.
 
 Inputs, all present (the frontend gives absent optional ones as small constants with the
 `has_*` flag 0): X [seq, batch, I] float32; W [D, I, 4H] and R [D, H, 4H] (ONNX gate order
@@ -12,9 +12,9 @@ Attrs: hidden_size, input_size, num_directions, reverse (direction 0 runs backwa
 input_forget, clip (None or a float), store_y, has_lens, has_initial_h, has_initial_c,
 has_peepholes, w_dtype, r_dtype, packed.
 
-With `packed` 1 (what the converter emits when every weight minus its zero point fits int8) the
-weights come packed for the vector kernel (schedules/dynamic_quantize_lstm_packed.py), zero points
-folded in: X; W_packed [D, Hp/U, Kx/4, 4U/16, 64] int8 and W_sum [D, 4Hp] int32; R_packed
+With `packed` 1 (what compiler/passes/pack_quantized_lstm.py makes of the plain form when every
+weight minus its zero point fits int8) the weights come packed for the vector kernel
+(schedules/cpu/dynamic_quantize_lstm_packed.py), zero points folded in: X; W_packed [D, Hp/U, Kx/4, 4U/16, 64] int8 and W_sum [D, 4Hp] int32; R_packed
 [D, Hp/U, Hp/4, 4U/16, 64] and R_sum; B [D, 4Hp]; sequence_lens; initial_h, initial_c; P
 [D, 3, Hp]; W_scale, R_scale [D, 4Hp] (columns in the packed order, padded with zeros).
 """
@@ -30,7 +30,7 @@ PACKED_INPUTS = ("X", "W_packed", "W_sum", "R_packed", "R_sum", "B", "sequence_l
 
 
 def _expected_packed(attrs):
-    from convrnn.schedules.dynamic_quantize_lstm_packed import LANES, padded_sizes
+    from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import LANES, padded_sizes
 
     H, D, I = attrs["hidden_size"], attrs["num_directions"], attrs["input_size"]
     units, hp, kx = padded_sizes(H, I)
@@ -75,16 +75,3 @@ class DynamicQuantizeLSTM(OpDef):
         state = TensorType((D, batch, H), "float32")
         y = TensorType((seq, D, batch, H) if attrs["store_y"] else (1, 1, 1, 1), "float32")
         return [y, state, state]
-
-    def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.dynamic_quantize_lstm_cpu import dynamic_quantize_lstm_primfunc
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no DynamicQuantizeLSTM kernel for target kind {target.kind}")
-        if attrs.get("packed"):
-            from convrnn.runtime.threads import pool_threads
-            from convrnn.schedules.dynamic_quantize_lstm_packed import packed_primfunc
-            from convrnn.schedules.vnni import has_vnni
-
-            return packed_primfunc(attrs, has_vnni(target), pool_threads())
-        return dynamic_quantize_lstm_primfunc(attrs)

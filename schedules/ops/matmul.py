@@ -24,24 +24,8 @@ def _check_inner(k_a, k_b):
     equate(k_a, k_b, "inner dims")
 
 
-class _Dense(OpDef):
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.dense_cpu import schedule_dense
-
-        schedule_dense(sch, target, attrs)
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.dense_cpu import dense_knob_space
-
-        out = outputs[0].shape
-        if target.kind != "llvm" or len(out) < 2:
-            return None  # a matrix-vector product or a dot product: no tiles to choose
-        static = [d if isinstance(d, int) else None for d in out[-2:]]
-        return dense_knob_space(static[0], static[1], target.vector_lanes)
-
-
 @register
-class MatMul(_Dense):
+class MatMul(OpDef):
     name = "MatMul"
 
     def infer(self, inputs, attrs):
@@ -63,7 +47,7 @@ class MatMul(_Dense):
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te
-        from convrnn.schedules.dense_cpu import SYMBOLIC_ROW_TILE, dense_compute
+        from convrnn.schedules.cpu.dense import SYMBOLIC_ROW_TILE, dense_compute
 
         a, b = inputs[:2]
         shape = _te_shape(outputs[0], inputs)
@@ -71,7 +55,7 @@ class MatMul(_Dense):
         if "columns" not in attrs and not symbolic_rows:
             return [apply_epilogue(dense_compute(a, b, shape), attrs.get("epilogue", ()), inputs[2:])]
         # The product in whole tiles (B's padded columns; symbolic rows padded to whole row
-        # tiles, schedules/dense_cpu.py), then the real part ("crop") with the epilogue.
+        # tiles, schedules/cpu/dense.py), then the real part ("crop") with the epilogue.
         padded = list(shape)
         padded[-1] = b.shape[-1]
         rows = None
@@ -84,7 +68,7 @@ class MatMul(_Dense):
 
 
 @register
-class Gemm(_Dense):
+class Gemm(OpDef):
     name = "Gemm"
 
     def infer(self, inputs, attrs):
@@ -102,7 +86,7 @@ class Gemm(_Dense):
         return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.dense_cpu import dense_compute
+        from convrnn.schedules.cpu.dense import dense_compute
 
         a, b, c = (list(inputs) + [None])[:3]
         product = dense_compute(a, b, _te_shape(outputs[0], inputs), bool(attrs["trans_a"]), bool(attrs["trans_b"]))

@@ -50,7 +50,7 @@ class MatMulInteger(OpDef):
         return [TensorType((*batch, *a.shape[-2:-1], *(b.shape[-1:] if b.rank > 1 else ())), "int32")]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.dense_cpu import dense_compute
+        from convrnn.schedules.cpu.dense import dense_compute
         from convrnn.schedules.ops._broadcast import te_shape
 
         a, b, a_zero, b_zero = (list(inputs) + [None, None])[:4]
@@ -58,13 +58,3 @@ class MatMulInteger(OpDef):
         product = dense_compute(shifted(a, a_zero, "shift_a"), shifted(b, b_zero, "shift_b"),
                                 te_shape(outputs[0].shape, present))
         return [product]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.dense_cpu import schedule_dense
-
-        # The int32 widening and zero-point shift are read inside the product's register tile.
-        for block in tvm_.blocks(sch):
-            if tvm_.block_name(sch, block).startswith("shift_"):
-                sch.compute_inline(block)
-        schedule_dense(sch, target, attrs)

@@ -1,5 +1,5 @@
 """MatMulIntegerPacked: int32 Y [M, N] = (A - a_zero_point) @ w8, A uint8 [M, K], w8 = B -
-b_zero_point of a constant B packed at compile time (schedules/integer_matmul_packed.py; the
+b_zero_point of a constant B packed at compile time (schedules/cpu/integer_matmul_packed.py; the
 pack_integer_matmul pass makes it from a MatMulInteger).
 
 Inputs: A, the packed w8 int8 [N/16, K/4, 64], its column sums int32 [N], a_zero_point uint8
@@ -8,7 +8,7 @@ Inputs: A, the packed w8 int8 [N/16, K/4, 64], its column sums int32 [N], a_zero
 from __future__ import annotations
 
 from convrnn.compiler.ir import TensorType
-from convrnn.schedules.integer_matmul_packed import LANES
+from convrnn.schedules.cpu.integer_matmul_packed import LANES
 from convrnn.schedules.registry import OpDef, register
 
 
@@ -28,12 +28,3 @@ class MatMulIntegerPacked(OpDef):
         if zero.dtype != "uint8" or zero.rank != 0:
             raise ValueError(f"a_zero_point must be a uint8 scalar, got {zero}")
         return [TensorType((a.shape[0], n), "int32")]
-
-    def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.integer_matmul_packed import packed_integer_matmul_primfunc
-        from convrnn.schedules.vnni import has_vnni
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no MatMulIntegerPacked kernel for target kind {target.kind}")
-        a, sums = input_types[0], input_types[2]
-        return packed_integer_matmul_primfunc(a.shape[1], sums.shape[0], has_vnni(target))

@@ -18,9 +18,6 @@ from convrnn.compiler.ir import TensorType
 from convrnn.schedules.registry import OpDef, register
 from convrnn.schedules.window import check_window_attrs, spatial_extents, static_spatial, window_output_dim
 
-# Fewer (batch, channel) planes than this and the parallel tasks are output rows instead.
-MIN_PARALLEL_PLANES = 8
-
 
 def lane_axes(x: TensorType, attrs) -> tuple:
     """The trailing channel-block axis of a blocked pool's input (checked), or ()."""
@@ -80,53 +77,6 @@ class _WindowPool(OpDef):
 
     def finish(self, pool, x, attrs):
         return pool
-
-    def schedule(self, sch, target, attrs):
-        # Row by row: each parallel task computes whole output rows, taps outside the width
-        # loop, and pads only the input rows it reads (compute_at), so the padded copy stays
-        # in cache. The width loop is vectorized only at stride 1 over a static width that whole
-        # vectors divide: a strided vector load is scalarized by TVM's codegen (5x slower than
-        # onnxruntime on ResNet's 3x3/2 pool), while a plain loop, strided or symbolic, is left
-        # for LLVM to vectorize (no register tile here, so a symbolic width needs no whole tiles).
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.tiling import blocks_by_name, parallel_fused, vectorize_innermost
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no {self.name} schedule for target kind {target.kind}")
-        stages = blocks_by_name(sch)
-        pool = stages["pool"]
-        rank = len(attrs["kernel_shape"])
-        loops = sch.get_loops(pool)
-        blocked = bool(attrs.get("block", 0))
-        rows, width = loops[:1 + rank], loops[1 + rank]
-        if blocked:  # the channel block is the vector, at any stride
-            lane, taps = loops[2 + rank], loops[3 + rank:]
-            sch.reorder(*rows, width, *taps, lane)
-        else:
-            taps = loops[2 + rank:]
-            sch.reorder(*rows, *taps, width)
-        planes = [tvm_.loop_extent(sch, loop) for loop in rows[:2]]
-        # Enough (batch, channel) planes keep both cores busy; otherwise split the rows too.
-        enough_planes = None not in planes and planes[0] * planes[1] >= MIN_PARALLEL_PLANES
-        task = parallel_fused(sch, rows[:2] if enough_planes or rank == 1 else rows)
-        if "pad" in stages:
-            sch.compute_at(stages["pad"], task)
-            if blocked:
-                vectorize_innermost(sch, stages["pad"], target.vector_lanes)
-        extent = tvm_.loop_extent(sch, width)
-        vectorized = blocked or (attrs["strides"][-1] == 1 and extent is not None and extent % target.vector_lanes == 0)
-        # Vectorize while the block has its init (TVM needs a complete block), then split it off.
-        if blocked:
-            vectorize_innermost(sch, pool, target.vector_lanes)
-        elif vectorized:
-            sch.vectorize(sch.split(width, factors=[None, target.vector_lanes])[1])
-        init = sch.decompose_reduction(pool, taps[0])
-        if vectorized:
-            vectorize_innermost(sch, init, target.vector_lanes)
-        for name in ("divide", "lp_root"):  # AveragePool's divisor, LpPool's root
-            if name in stages:
-                sch.reverse_compute_at(stages[name], task, preserve_unit_loops=True)
-                vectorize_innermost(sch, stages[name], target.vector_lanes)
 
 
 @register
@@ -246,7 +196,6 @@ class MaxPoolWithIndices(MaxPool):
 
         (x,) = inputs
         (pool,) = super().compute(inputs, attrs, outputs[:1])
-        rank = len(attrs["kernel_shape"])
         sizes = [d.astype("int64") for d in x.shape[2:]]
         taps = [te.reduce_axis((0, k), name=f"ik{i}") for i, k in enumerate(attrs["kernel_shape"])]
         never = tirx.const(2**62, "int64")
@@ -283,11 +232,6 @@ class MaxPoolWithIndices(MaxPool):
 
         return [pool, te.compute(pool.shape, index, name="indices")]
 
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.generic import schedule_generic
-
-        schedule_generic(sch, target)
-
 
 class _GlobalPool(OpDef):
     def infer(self, inputs, attrs):
@@ -309,26 +253,6 @@ class _GlobalPool(OpDef):
 
     def finish(self, reduced, x, rank):
         return reduced
-
-    def schedule(self, sch, target, attrs):
-        if not attrs.get("block", 0):
-            return super().schedule(sch, target, attrs)
-        # Blocked: the channel block is the vector, inside the reduction over positions.
-        from convrnn.schedules.tiling import blocks_by_name, parallel_fused, vectorize_innermost
-
-        stages = blocks_by_name(sch)
-        pool = stages["pool"]
-        loops = sch.get_loops(pool)  # n, c, the unit spatial loops, the lane, the taps
-        rank = (len(loops) - 3) // 2
-        rows, lane, taps = loops[:2], loops[2 + rank], loops[3 + rank:]
-        sch.reorder(*rows, *taps, lane)
-        task = parallel_fused(sch, rows)
-        vectorize_innermost(sch, pool, target.vector_lanes)
-        init = sch.decompose_reduction(pool, taps[0])
-        vectorize_innermost(sch, init, target.vector_lanes)
-        if "divide" in stages:
-            sch.reverse_compute_at(stages["divide"], task, preserve_unit_loops=True)
-            vectorize_innermost(sch, stages["divide"], target.vector_lanes)
 
 
 @register

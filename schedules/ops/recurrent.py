@@ -4,7 +4,7 @@ The frontend (frontend/ops/recurrent.py) lowers one ONNX recurrence to
   RecurrentProjection(X, W packed, bias) -> XW [seq, batch, directions * gates * Hp]
   LSTM | GRU | RNN(XW, RT packed, ..., sequence_lens, initial states) -> Y, Y_h (, Y_c)
 in layout 0 ([seq, directions, batch, hidden] for Y) or, without transposes, in layout 1.
-Both ops are written directly in TIR (schedules/recurrent_gemm.py, schedules/recurrent_cpu.py):
+Both ops are written directly in TIR (schedules/cpu/recurrent_gemm.py, schedules/cpu/recurrent.py):
 TE cannot express the time loop.
 
 Cell attrs: hidden_size, num_directions, reverse (direction 0 runs backwards), tile,
@@ -14,7 +14,7 @@ optional: layout (1: XW, Y and the states batch-first, as ONNX's layout 1; defau
 y_order (layout 0 only: "sdbh", ONNX's [seq, directions, batch, hidden], the default, or "sbdh",
 [seq, batch, directions, hidden], PyTorch's order: passes/fold_sequence_transpose.py) and
 store_y (0: Y is not written and its output is a 1x1x1x1 placeholder; default 1), and the
-step kernel's knobs rows_tile, rows, split, serial (schedules/recurrent_knobs.py) where an
+step kernel's knobs rows_tile, rows, split, serial (schedules/cpu/recurrent_knobs.py) where an
 import override sets them (else a tuner's "knobs" or the target's defaults do).
 """
 from __future__ import annotations
@@ -33,11 +33,6 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 PACKED_GATES = {"RT": {"LSTM": 4, "GRU": 2, "RNN": 1}, "RT_h": {"GRU": 1}}
 
 
-def _cpu_only(target, op: str) -> None:
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no {op} kernel for target kind {target.kind}")
-
-
 @register
 class RecurrentProjection(OpDef):
     """out[a, b, :] = X[a, b, :] · W + bias, W packed [columns / column_tile, inputs, column_tile]."""
@@ -53,22 +48,6 @@ class RecurrentProjection(OpDef):
         if bias.shape != (tiles * column_tile,):
             raise ValueError(f"projection bias {bias} does not match {tiles * column_tile} columns")
         return [TensorType((x.shape[0], x.shape[1], tiles * column_tile), x.dtype)]
-
-    def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.recurrent_gemm import projection_primfunc
-
-        _cpu_only(target, self.name)
-        _, width, column_tile = input_types[1].shape
-        row_tile = (attrs.get("knobs") or {}).get("row_tile", attrs["row_tile"])
-        return projection_primfunc(width, output_types[0].shape[2], column_tile, row_tile)
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        """Rows per register tile (the column tile is fixed at import, where W is packed for it)."""
-        from convrnn.schedules.recurrent_gemm import row_tile_choices
-
-        if target.kind != "llvm":
-            return None
-        return {"row_tile": row_tile_choices(attrs["column_tile"], target.vector_lanes)}
 
 
 class _Cell(OpDef):
@@ -88,55 +67,34 @@ class _Cell(OpDef):
         for name, packed in PACKED_GATES.items():
             if name in types and types[name].shape != (directions, padded // tile, hidden, packed[self.name], tile):
                 raise ValueError(f"packed recurrent weights {types[name]} do not match hidden_size {hidden}")
-        if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
-            raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
-        layout, y_order = attrs.get("layout", 0), attrs.get("y_order", "sdbh")
-        if y_order not in (("sdbh",) if layout else ("sdbh", "sbdh")):
-            raise ValueError(f"y_order {y_order!r} is not 'sdbh' or (layout 0 only) 'sbdh'")
-        for state in ("initial_h", "initial_c"):
-            if state in types and (types[state].rank != 3 or types[state].shape[layout] != directions
-                                   or types[state].shape[2] != hidden):
-                expected = f"[batch, {directions}, {hidden}]" if layout else f"[{directions}, batch, {hidden}]"
-                raise ValueError(f"{state} {types[state]} is not {expected}")
-        if layout:  # batch-first, as ONNX's layout 1
-            batch, seq = xw.shape[:2]
-            y = (batch, seq, directions, hidden)
-            state = TensorType((batch, directions, hidden), xw.dtype)
-        else:
-            seq, batch = xw.shape[:2]
-            y = (seq, batch, directions, hidden) if y_order == "sbdh" else (seq, directions, batch, hidden)
-            state = TensorType((directions, batch, hidden), xw.dtype)
-        # Y that nothing reads is not written: a placeholder (passes/skip_unused_sequence_output.py)
-        y = TensorType(y if attrs.get("store_y", 1) else (1, 1, 1, 1), xw.dtype)
-        return [y, state, state] if self.name == "LSTM" else [y, state]
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        """The hidden units per task at batch > 1 (divisors of the tile the weights are packed
-        for at import) and the batch rows per register block, as many as the accumulator
-        registers allow; with two directions, how the threads share the tasks, with one (and more
-        than one thread) whether they share them at all."""
-        from convrnn.runtime.threads import pool_threads
-        from convrnn.schedules.recurrent_knobs import SPLITS, rows_choices, rows_tile_choices
-
-        if target.kind != "llvm":
-            return None
-        widths = rows_tile_choices(attrs["tile"], target.vector_lanes)
-        # rows that fit the narrowest task's accumulators (wider tasks with many rows spill, and lose)
-        space = {"rows": rows_choices(GATES[self.name], widths[0], target.vector_lanes)}
-        if len(widths) > 1:
-            space["rows_tile"] = widths
-        if attrs["num_directions"] > 1:
-            space["split"] = list(SPLITS)
-        elif pool_threads() > 1:  # one direction: its tasks shared by the threads, or all on one
-            space["serial"] = [0, 1]
-        return space
-
-    def primfunc(self, input_types, attrs, output_types, target):
-        from convrnn.schedules.recurrent_cpu import CELLS
-
-        _cpu_only(target, self.name)
-        return CELLS[self.name](attrs, target.vector_lanes)
+        seq, batch = (xw.shape[1], xw.shape[0]) if attrs.get("layout", 0) else xw.shape[:2]
+        return sequence_output_types(self.name, seq, batch, xw.dtype, types, attrs)
 
 
 for _name in GATES:
     register(type(_name, (_Cell,), {"name": _name}))
+
+
+def sequence_output_types(cell: str, seq, batch, dtype: str, types: dict, attrs) -> list[TensorType]:
+    """Y, Y_h (and LSTM's Y_c) of a recurrence, its initial states (in `types`) checked; shared
+    by the cells and the layers (recurrent_layer.py)."""
+    hidden, directions = attrs["hidden_size"], attrs["num_directions"]
+    layout, y_order = attrs.get("layout", 0), attrs.get("y_order", "sdbh")
+    if y_order not in (("sdbh",) if layout else ("sdbh", "sbdh")):
+        raise ValueError(f"y_order {y_order!r} is not 'sdbh' or (layout 0 only) 'sbdh'")
+    for state in ("initial_h", "initial_c"):
+        if state in types and (types[state].rank != 3 or types[state].shape[layout] != directions
+                               or types[state].shape[2] != hidden):
+            expected = f"[batch, {directions}, {hidden}]" if layout else f"[{directions}, batch, {hidden}]"
+            raise ValueError(f"{state} {types[state]} is not {expected}")
+    if types["sequence_lens"].dtype != "int32" or types["sequence_lens"].rank != 1:
+        raise ValueError(f"sequence_lens must be an int32 vector, got {types['sequence_lens']}")
+    if layout:  # batch-first, as ONNX's layout 1
+        y = (batch, seq, directions, hidden)
+        state = TensorType((batch, directions, hidden), dtype)
+    else:
+        y = (seq, batch, directions, hidden) if y_order == "sbdh" else (seq, directions, batch, hidden)
+        state = TensorType((directions, batch, hidden), dtype)
+    # Y that nothing reads is not written: a placeholder (passes/skip_unused_sequence_output.py)
+    y = TensorType(y if attrs.get("store_y", 1) else (1, 1, 1, 1), dtype)
+    return [y, state, state] if cell == "LSTM" else [y, state]

@@ -60,6 +60,3 @@ class ScatterElements(OpDef):
             return tirx.SeqStmt([_scatter.copy_stmt(data_buf, out), updates_loop])
 
         return [te.extern([data.shape], [data, indices, updates], body, dtype=str(data.dtype), name="scatter_elements")]
-
-    def schedule(self, sch, target, attrs):
-        pass  # the extern's loops are written scheduled

@@ -56,17 +56,6 @@ class _Softmax(OpDef):
 
         return [te.compute(x.shape, element, name=self.name.lower())]
 
-    def schedule(self, sch, target, attrs):
-        # The generic schedule would inline shifted_exp into the sum (and recompute it):
-        # keep every stage, each with parallel rows and a vectorized inner loop.
-        from convrnn.compiler import tvm_adapter as tvm_
-        from convrnn.schedules.generic import parallelize_and_vectorize
-
-        if target.kind != "llvm":
-            raise NotImplementedError(f"no {self.name} schedule for target kind {target.kind}")
-        for block in tvm_.blocks(sch):
-            parallelize_and_vectorize(sch, block, target.vector_lanes)
-
 
 @register
 class Softmax(_Softmax):

@@ -50,24 +50,8 @@ class WinogradConv(OpDef):
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.schedules.epilogue import apply_epilogue
-        from convrnn.schedules.winograd_cpu import winograd_compute
+        from convrnn.schedules.cpu.winograd import winograd_compute
 
         x, u, b = (list(inputs) + [None])[:3]
         out = winograd_compute(x, u, b, attrs, outputs[0].shape)
         return [apply_epilogue(out, attrs.get("epilogue", ()), inputs[3:])]
-
-    def schedule(self, sch, target, attrs):
-        from convrnn.schedules.epilogue import inline_epilogue
-        from convrnn.schedules.tiling import blocks_by_name
-        from convrnn.schedules.winograd_cpu import schedule_winograd
-
-        schedule_winograd(sch, target, attrs, inline_epilogue(sch, blocks_by_name(sch), "out"))
-
-    def knob_space(self, inputs, attrs, outputs, target):
-        from convrnn.schedules.winograd_cpu import winograd_knob_space
-
-        if target.kind != "llvm":
-            return None
-        channels = inputs[0].shape[1] * (attrs.get("in_block", 0) or 1)
-        return winograd_knob_space(*outputs[0].shape[2:4], channels, inputs[1].shape[2] * CHANNEL_BLOCK,
-                                   attrs["tile"], target.vector_lanes)

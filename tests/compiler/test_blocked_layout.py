@@ -176,15 +176,15 @@ def test_the_weights_are_laid_out_once_padded_with_zeros():
                          ids=["two_blocks_rows_outer", "rows_only"])
 def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
     from convrnn.compiler.target import parse_target
-    from convrnn.schedules import conv_blocked_cpu
-    from convrnn.schedules.registry import get_op
+    from convrnn.schedules.cpu import conv_blocked as conv_blocked_cpu
+    from convrnn.schedules.implementations import implementation
 
     b = Builder(16, (6, 8), width=None)
     a = b.conv("x", 32, act="Relu")
     model = b.model(b.conv(a, 32))
     graph = run_pipeline(import_onnx(model))
     node = [n for n in graph.nodes if n.op == "ConvBlocked"][1]
-    space = get_op("ConvBlocked").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
+    space = implementation("ConvBlocked", "llvm").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
                                              [v.type for v in node.outputs], parse_target("cpu"))
     assert all(value in space[key] for key, value in knobs.items())
     monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs", lambda *args: dict(knobs))
@@ -197,8 +197,8 @@ def test_every_knob_choice_gives_the_same_numbers(monkeypatch, knobs):
     (4, 300, 161, 16), (2, 80, 80, 16), (4, 25, 77, 16), (32, 7, 7, 16), (3, None, None, 16), (5, 10, 10, 16),
     (1, 160, 160, 16), (6, 80, 80, 16), (4, 300, 161, 8), (8, 12, 38, 8)])
 def test_dense_register_tiles_fit_the_vector_registers(out_blocks, height, width, lanes):
-    from convrnn.schedules.conv_blocked_cpu import MAX_OC_BLOCKS, SYMBOLIC_WIDTHS, dense_register_tile
-    from convrnn.schedules.tiling import broadcast_tile_registers, vector_registers
+    from convrnn.schedules.cpu.conv_blocked import MAX_OC_BLOCKS, SYMBOLIC_WIDTHS, dense_register_tile
+    from convrnn.schedules.cpu.tiling import broadcast_tile_registers, vector_registers
 
     widths = SYMBOLIC_WIDTHS if width is None else None
     ow, oh, blocks = dense_register_tile(out_blocks, height, width, lanes, ACTIVATION_BLOCK, widths)
@@ -214,7 +214,7 @@ def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_ro
     row is computed padded to 165 and cropped in the write-back), the input channel blocks
     outermost along the row (a tile's weights, 576 KB, would stream from beyond L2 per tile);
     from 128 channels (288 KB) each tile reduces over all of them."""
-    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs, padded_width_tile
+    from convrnn.schedules.cpu.conv_blocked import conv_blocked_knobs, padded_width_tile
 
     attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK, kernel_shape=[3, 3])
     knobs = conv_blocked_knobs(4, 3, 161, attrs, 16, in_blocks=16)
@@ -232,7 +232,7 @@ def test_a_wide_row_of_four_channel_blocks_is_tiled_padded_and_reduced_row_by_ro
     (32, (None, None), [3, 3], [1, 1], 0, False)])  # symbolic: no size to weigh
 def test_a_channels_first_input_smaller_than_the_weight_runs_channel_blocks_outside(
         out_blocks, size, kernel, strides, in_block, outer):
-    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knobs
+    from convrnn.schedules.cpu.conv_blocked import conv_blocked_knobs
 
     attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=in_block, kernel_shape=kernel, strides=strides)
     assert conv_blocked_knobs(out_blocks, *size, attrs, 16, in_blocks=16 if in_block else 1)["channels_outer"] is outer
@@ -244,7 +244,7 @@ def test_a_blocked_input_channel_block_is_reduced_in_straight_line_code(monkeypa
     from convrnn.compiler import tvm_adapter
     from convrnn.compiler.lower import lower_node
     from convrnn.compiler.target import parse_target
-    from convrnn.schedules import conv_blocked_cpu
+    from convrnn.schedules.cpu import conv_blocked as conv_blocked_cpu
 
     defaults = conv_blocked_cpu.conv_blocked_knobs
     monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs",
@@ -261,7 +261,7 @@ def test_a_blocked_input_channel_block_is_reduced_in_straight_line_code(monkeypa
 @pytest.mark.parametrize("reduce_rows", [True, False], ids=["row_by_row", "tile_by_tile"])
 @pytest.mark.parametrize("width", [13, 15], ids=["padded", "whole_tiles"])
 def test_both_reduction_orders_give_the_same_numbers(monkeypatch, reduce_rows, width):
-    from convrnn.schedules import conv_blocked_cpu
+    from convrnn.schedules.cpu import conv_blocked as conv_blocked_cpu
 
     defaults = conv_blocked_cpu.conv_blocked_knobs
     monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs",
@@ -277,7 +277,7 @@ def test_both_reduction_orders_give_the_same_numbers(monkeypatch, reduce_rows, w
 @pytest.mark.parametrize("task_rows", [2, 3, 4], ids=["two", "three", "not_a_divisor"])
 @pytest.mark.parametrize("channels_outer", [False, True], ids=["rows_outer", "channels_outer"])
 def test_tasks_of_several_rows_give_the_same_numbers(monkeypatch, task_rows, channels_outer):
-    from convrnn.schedules import conv_blocked_cpu
+    from convrnn.schedules.cpu import conv_blocked as conv_blocked_cpu
 
     defaults = conv_blocked_cpu.conv_blocked_knobs
     monkeypatch.setattr(conv_blocked_cpu, "conv_blocked_knobs", lambda *args, **kwargs: {
@@ -291,7 +291,7 @@ def test_tasks_of_several_rows_give_the_same_numbers(monkeypatch, task_rows, cha
 
 
 def test_task_rows_are_tuned_among_the_divisors_of_a_static_height():
-    from convrnn.schedules.conv_blocked_cpu import conv_blocked_knob_space
+    from convrnn.schedules.cpu.conv_blocked import conv_blocked_knob_space
 
     attrs = dict(group=1, block=ACTIVATION_BLOCK, in_block=ACTIVATION_BLOCK, kernel_shape=[3, 3])
     assert conv_blocked_knob_space([1, 16, 6, 19, 16], attrs, 16)["task_rows"] == [1, 2, 3, 6]

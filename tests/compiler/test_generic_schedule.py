@@ -5,7 +5,7 @@ from onnx import helper
 import support
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import parse_target
-from convrnn.schedules.generic import schedule_generic
+from convrnn.schedules.cpu.generic import schedule_generic
 
 
 def _loops(func):

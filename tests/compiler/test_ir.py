@@ -76,7 +76,7 @@ def test_dead_code_elimination_removes_unused_nodes_and_constants():
 
 
 def test_pipeline_is_a_named_list_verified_after_each_pass():
-    assert all(isinstance(name, str) and callable(fn) for name, fn in PIPELINE)
+    assert all(isinstance(step.name, str) and callable(step.transform) for step in PIPELINE)
     assert [n.name for n in run_pipeline(_chain(), stop_after="fuse_epilogue", verify=True).nodes] == \
         ["add", "relu"]
     result = run_pipeline(_chain(), verify=True)  # fuse_elementwise makes the chain one node

@@ -123,12 +123,12 @@ def test_tile_4_matches_within_its_rounding(monkeypatch):
 def test_every_knob_choice_schedules():
     from convrnn.compiler.lower import lower_node
     from convrnn.compiler.target import parse_target
-    from convrnn.schedules.registry import get_op
+    from convrnn.schedules.implementations import implementation
 
     target = parse_target("cpu")
     graph = run_pipeline(import_onnx(conv_model(channels=16, out_channels=32, size=(12, 12))))
     (node,) = [n for n in graph.nodes if n.op == "WinogradConv"]
-    space = get_op("WinogradConv").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
+    space = implementation("WinogradConv", "llvm").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
                                               [v.type for v in node.outputs], target)
     assert space["k_tile"] == [16, 32] and 6 in space["p_tile"]  # 6x6 tiles of 2x2: P = 36
     for knobs in ({"p_tile": 4, "k_tile": 32}, {"p_tile": 9, "k_tile": 16}):
@@ -150,7 +150,8 @@ def banded_model(name, **case):
                                   dict(size=(19, 9), pads=(0, 1, 2, 1))],
                          ids=["plain", "relu_residual", "odd_output_height_unbanded"])
 def test_an_image_past_the_band_budget_runs_in_bands_with_the_same_numbers(monkeypatch, case):
-    from convrnn.schedules import generic, winograd
+    from convrnn.schedules import winograd
+    from convrnn.schedules.cpu import generic
 
     # 16 -> 64 channels, 10 x 5 tiles of 2 x 2: 5,120 elements per tile row; a budget of 3 rows
     monkeypatch.setattr(winograd, "BAND_ELEMENTS", 3 * 16 * 5 * 64)
@@ -169,7 +170,7 @@ def test_an_image_past_the_band_budget_runs_in_bands_with_the_same_numbers(monke
 
 
 def test_a_band_takes_a_register_tile_dividing_its_tiles():
-    from convrnn.schedules.winograd_cpu import winograd_knobs
+    from convrnn.schedules.cpu.winograd import winograd_knobs
 
     assert winograd_knobs(810, 64, 16, banded=True) == {"p_tile": 6, "k_tile": 64}
     assert winograd_knobs(405, 64, 16, banded=True) == {"p_tile": 5, "k_tile": 64}
@@ -177,7 +178,7 @@ def test_a_band_takes_a_register_tile_dividing_its_tiles():
 
 
 def test_a_conv_whose_whole_transformed_product_would_overflow_runs_in_bands(monkeypatch):
-    from convrnn.schedules import generic
+    from convrnn.schedules.cpu import generic
 
     monkeypatch.setattr(generic, "schedule_generic", refuse_fallback)
     # 16 -> 128 channels over a 900 x 161 spectrogram at a symbolic batch: the whole image's
@@ -197,15 +198,16 @@ def test_an_odd_output_height_past_the_transform_limit_stays_direct():
 def test_every_knob_choice_of_a_banded_conv_schedules_as_bands(monkeypatch):
     from convrnn.compiler.lower import lower_node
     from convrnn.compiler.target import parse_target
-    from convrnn.schedules import generic, winograd
-    from convrnn.schedules.registry import get_op
+    from convrnn.schedules import winograd
+    from convrnn.schedules.cpu import generic
+    from convrnn.schedules.implementations import implementation
 
     monkeypatch.setattr(winograd, "BAND_ELEMENTS", 3 * 16 * 5 * 64)  # 10 tile rows, bands of 2
     monkeypatch.setattr(generic, "schedule_generic", refuse_fallback)
     target = parse_target("cpu")
     graph = run_pipeline(import_onnx(conv_model(channels=16, out_channels=64, size=(20, 9))))
     (node,) = [n for n in graph.nodes if n.op == "WinogradConv"]
-    space = get_op("WinogradConv").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
+    space = implementation("WinogradConv", "llvm").knob_space([v.type for v in node.inputs if v is not None], node.attrs,
                                               [v.type for v in node.outputs], target)
     assert space["band_rows"] == [1, 2] and space["k_tile"] == [16, 32, 64]  # twice 2 divides no 10 rows
     for band_rows in space["band_rows"] + [3, 5]:  # 3: the nearest divisor, 2

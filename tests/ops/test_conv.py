@@ -142,7 +142,7 @@ def test_a_symbolic_width_over_static_rows_is_computed_in_width_tiles_padded_in_
     from convrnn.compiler.target import parse_target
     from convrnn.compiler import tvm_adapter
     from convrnn.frontend import import_onnx
-    from convrnn.schedules.conv_blocked_cpu import padded_width_tile
+    from convrnn.schedules.cpu.conv_blocked import padded_width_tile
 
     rng = np.random.default_rng(6)
     inits = [("W1", (rng.standard_normal((16, 12, 7, 3)) * 0.1).astype("float32")),

@@ -1,7 +1,7 @@
 """ConvTranspose against onnxruntime: 1-d and 2-d, strides, pads, dilations, groups,
 output_padding, output_shape, auto_pad, bias, symbolic batch, weights as a graph input.
 
-The small cases run the kernel (schedules/conv_transpose_cpu.py) in narrow vector tiles of 4 or
+The small cases run the kernel (schedules/cpu/conv_transpose.py) in narrow vector tiles of 4 or
 8 columns, or, over a symbolic width, on its scalar edge path only; the WIDE ones in full
 vector tiles: widths that hold several and a shifted last one, edges on both sides, every
 register-tile shape."""

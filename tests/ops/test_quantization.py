@@ -236,7 +236,7 @@ def _kernel_config(vnni):
 def test_packed_integer_matmul_kernel_with_and_without_vnni(vnni):
     import tvm
 
-    from convrnn.schedules.integer_matmul_packed import pack_integer_matrix, packed_integer_matmul_primfunc
+    from convrnn.schedules.cpu.integer_matmul_packed import pack_integer_matrix, packed_integer_matmul_primfunc
 
     rng = np.random.default_rng(14)
     a = rng.integers(0, 256, (9, 64)).astype("uint8")
@@ -479,7 +479,7 @@ def test_dynamic_quantize_lstm_without_vnni():
 def test_dynamic_quantize_lstm_wide_uint8_weights_take_the_serial_kernel():
     """uint8 weights whose value minus zero point leaves int8 (zero point 10) cannot be packed
     for uint8 x int8 products: the serial kernel runs them."""
-    from convrnn.schedules.dynamic_quantize_lstm_packed import pack_weights
+    from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import pack_weights
 
     model, feeds = dq_lstm_case(16, 12, "forward", seq=6, batch=2, dtype="uint8")
     inits = {init.name: init for init in model.graph.initializer}
@@ -489,14 +489,18 @@ def test_dynamic_quantize_lstm_wide_uint8_weights_take_the_serial_kernel():
         inits[name].CopyFrom(onnx.numpy_helper.from_array(q, name))
         inits[zero].CopyFrom(onnx.numpy_helper.from_array(np.full(q.shape[:1], 10, "uint8"), zero))
         assert pack_weights(q, np.full(q.shape[:1], 10, "int32"), 16, 16 if name == "R" else 16) is None
+    from convrnn.compiler.passes import run_pipeline
+    from convrnn.frontend import import_onnx
+
+    assert _dq_lstm_node(run_pipeline(import_onnx(model), "cpu")).attrs["packed"] == 0
     assert_lstm_matches(model, feeds)
 
 
 def _packed_and_serial_kernels_agree(hidden, inputs, directions, seq, batch, lens, threads, vnni, store_y=True):
     import tvm
 
-    from convrnn.schedules.dynamic_quantize_lstm_cpu import dynamic_quantize_lstm_primfunc
-    from convrnn.schedules.dynamic_quantize_lstm_packed import pack_columns, pack_weights, packed_primfunc, padded_sizes
+    from convrnn.schedules.cpu.dynamic_quantize_lstm import dynamic_quantize_lstm_primfunc
+    from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import pack_columns, pack_weights, packed_primfunc, padded_sizes
 
     rng = np.random.default_rng(7)
     attrs = {"hidden_size": hidden, "input_size": inputs, "num_directions": directions, "reverse": 0,
@@ -549,7 +553,7 @@ def test_dynamic_quantize_lstm_packed_kernel_uses_vnni():
     """On a VNNI target the products are vpdpbusd (4 uint8 x int8 pairs into each int32 lane)."""
     import tvm
 
-    from convrnn.schedules.dynamic_quantize_lstm_packed import packed_primfunc
+    from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import packed_primfunc
 
     attrs = {"hidden_size": 64, "input_size": 32, "num_directions": 1, "reverse": 0, "input_forget": 0,
              "clip": None, "store_y": 1, "has_lens": 0, "has_initial_h": 0, "has_initial_c": 0, "has_peepholes": 0}
@@ -585,3 +589,20 @@ def test_the_integer_oracle_is_exact_where_pair_sums_leave_int16():
     a = np.full((2, 64), 255, "uint8")
     (y,) = run_onnxruntime_exactly(model, {"A": a})
     np.testing.assert_array_equal(y, np.full((2, 3), 255 * 127 * 64, "int32"))
+
+
+def _dq_lstm_node(graph):
+    (node,) = [n for n in graph.nodes if n.op == "DynamicQuantizeLSTM"]
+    return node
+
+
+def test_dynamic_quantize_lstm_leaves_the_frontend_plain_and_the_cpu_pipeline_packs_it():
+    from convrnn.compiler.passes import run_pipeline
+    from convrnn.frontend import import_onnx
+
+    model, _ = dq_lstm_case(16, 12, "forward", seq=6, batch=2)
+    plain = _dq_lstm_node(import_onnx(model))
+    assert plain.attrs["packed"] == 0 and plain.inputs[1].type.shape == (1, 12, 64)  # W [D, I, 4H] as given
+    assert _dq_lstm_node(run_pipeline(import_onnx(model), {"kind": "cuda", "arch": "sm_90"})).attrs["packed"] == 0
+    packed = _dq_lstm_node(run_pipeline(import_onnx(model), "cpu", verify=True))
+    assert packed.attrs["packed"] == 1 and packed.inputs[1].type.dtype == "int8" and packed.inputs[1].type.rank == 5

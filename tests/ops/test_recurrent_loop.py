@@ -2,15 +2,23 @@
 sequence length and batch: one artifact runs any T and batch, and the kernel does not grow with T."""
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from onnx import helper
 
 import support
 from convrnn.compiler.lower import lower_graph
+from convrnn.compiler.passes import run_pipeline
 from convrnn.compiler.target import parse_target
 from convrnn.frontend import import_onnx
-from convrnn.schedules.recurrent_knobs import batch_rows_tile
+from convrnn.schedules.cpu.recurrent_knobs import batch_rows_tile
+
+
+def cpu_graph(model, **kwargs):
+    """The model's graph as the CPU pipeline leaves it: the recurrences as packed cells."""
+    return run_pipeline(import_onnx(model, **kwargs), "cpu")
 
 
 def gru_model(hidden=8, inputs=5, direction="bidirectional"):
@@ -26,7 +34,7 @@ def gru_model(hidden=8, inputs=5, direction="bidirectional"):
 
 
 def test_projection_is_hoisted_out_of_the_time_loop():
-    graph = import_onnx(gru_model())
+    graph = cpu_graph(gru_model())
     assert [node.op for node in graph.nodes if node.op != "Identity"] == ["RecurrentProjection", "GRU"]
     projection, cell = [node for node in graph.nodes if node.op != "Identity"]
     assert cell.inputs[0] is projection.outputs[0]
@@ -46,7 +54,7 @@ def test_batch_first_layout_is_read_and_written_in_place():
                  support.tensor_info("h0", np.float32, ["batch", 1, hidden]),
                  support.tensor_info("c0", np.float32, ["batch", 1, hidden])],
         [support.tensor_info(name, np.float32, None) for name in ("Y", "Y_h", "Y_c")], weights, opset=14)
-    graph = import_onnx(model)
+    graph = cpu_graph(model)
     assert [n.op for n in graph.nodes if n.op != "Identity"] == ["RecurrentProjection", "LSTM"]
     assert [v.type.shape for v in graph.outputs] == [("batch", "seq", 1, hidden), ("batch", 1, hidden),
                                                      ("batch", 1, hidden)]
@@ -69,10 +77,10 @@ def test_batch_1_runs_wider_tasks_than_other_batches():
     batches take half blocks, leaving registers for blocks of rows. The kernel picks its loop
     by the batch it is given, so one artifact serves both."""
     model = gru_model(hidden=128, inputs=5, direction="forward")
-    (cell,) = [n for n in import_onnx(model).nodes if n.op == "GRU"]
+    (cell,) = [n for n in cpu_graph(model).nodes if n.op == "GRU"]
     assert cell.attrs["tile"] == 64 and "rows_tile" not in cell.attrs  # chosen for the target at build
     assert batch_rows_tile(128, 1, 3, 64, lanes=16) == 32 and batch_rows_tile(128, 1, 3, 64, lanes=8) == 8
-    (script,) = [f.script() for name, f in lower_graph(import_onnx(model), parse_target("cpu"))[0].items() if "gru" in name]
+    (script,) = [f.script() for name, f in lower_graph(cpu_graph(model), parse_target("cpu"))[0].items() if "gru" in name]
     assert "if batch == 1" in script
     for batch in (1, 3):
         x = support.random_input((9, batch, 5), seed=batch, low=-1, high=1)
@@ -83,7 +91,7 @@ def test_kernels_do_not_depend_on_the_sequence_length():
     target = parse_target("cpu")
     scripts = []
     for seq in (10, 1000):
-        graph = import_onnx(gru_model(), input_shapes={"X": [seq, 1, 5]})
+        graph = cpu_graph(gru_model(), input_shapes={"X": [seq, 1, 5]})
         functions, _ = lower_graph(graph, target)
         scripts.append(sorted(f.script() for f in functions.values()))
     assert scripts[0] == scripts[1]
@@ -96,10 +104,10 @@ def test_kernels_do_not_depend_on_the_sequence_length():
                          ids=["tile16_rows1", "tile32_rows3", "tile64_rows2", "columns16_rows3",
                               "rows15_leftover_8_4_1", "split_tiles", "split_directions"])
 def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
-    import convrnn.frontend.ops.recurrent as converter
+    converter = importlib.import_module("convrnn.compiler.passes.pack_recurrent_weights")  # (the package exports the pass under that name)
     from convrnn.compiler import compile_model
     from convrnn.runtime import load
-    from convrnn.schedules import recurrent_knobs
+    from convrnn.schedules.cpu import recurrent_knobs
 
     monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, overrides))
     model = gru_model(hidden=40)
@@ -113,19 +121,19 @@ def test_knob_settings_agree(monkeypatch, tmp_path, overrides):
 def test_split_decides_how_threads_share_a_step(monkeypatch, split, barriers, direction_loops):
     """`tiles`: all tasks of a phase shared, a barrier after each (this GRU has two phases);
     `directions`: a parallel loop over the directions, each with its own time loop, no barrier."""
-    import convrnn.frontend.ops.recurrent as converter
-    from convrnn.schedules import recurrent_knobs
+    converter = importlib.import_module("convrnn.compiler.passes.pack_recurrent_weights")  # (the package exports the pass under that name)
+    from convrnn.schedules.cpu import recurrent_knobs
 
     monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, {"split": split}))
     avx512 = parse_target('{"kind": "llvm", "mcpu": "skylake-avx512"}')  # tiles of 16 units: lowered, not run
-    functions, _ = lower_graph(import_onnx(gru_model(hidden=40)), avx512)
+    functions, _ = lower_graph(cpu_graph(gru_model(hidden=40)), avx512)
     (script,) = [f.script() for name, f in functions.items() if "gru" in name]
     assert script.count("pragma_parallel_barrier_when_finish") == barriers
     assert script.count("for d in T.parallel(2)") == direction_loops
 
 
 def test_default_split_gives_each_thread_a_direction_only_when_threads_are_few():
-    from convrnn.schedules.recurrent_knobs import default_split
+    from convrnn.schedules.cpu.recurrent_knobs import default_split
 
     assert default_split(directions=2, threads=2) == "directions"
     assert default_split(directions=2, threads=1) == "directions"
@@ -139,7 +147,7 @@ def test_a_small_layer_runs_its_batch_of_1_on_one_thread(monkeypatch):
     parallel loop at all; other batches are still shared, with a barrier after each step. A
     forward LSTM 128, or two directions, keep their shared time loops."""
     import convrnn.runtime.threads as threads
-    from convrnn.schedules.recurrent_knobs import default_serial, knobs, step_tile
+    from convrnn.schedules.cpu.recurrent_knobs import default_serial, knobs, step_tile
 
     monkeypatch.setattr(threads, "pool_threads", lambda: 2)
     assert knobs(25, 1, 3, 16)["tile"] == 32 and step_tile(25, 1, 16, vectors=4) == 16  # (two tasks, shared)
@@ -147,7 +155,7 @@ def test_a_small_layer_runs_its_batch_of_1_on_one_thread(monkeypatch):
     assert not default_serial(25, 2, 3, threads=2) and default_serial(128, 1, 4, threads=1)
     assert default_serial(128, 1, 3, threads=2, phases=2) and not default_serial(128, 1, 3, threads=2)
 
-    functions, _ = lower_graph(import_onnx(gru_model(hidden=25, direction="forward")), parse_target("cpu"))
+    functions, _ = lower_graph(cpu_graph(gru_model(hidden=25, direction="forward")), parse_target("cpu"))
     (script,) = [f.script() for name, f in functions.items() if "gru" in name]
     batch_1, other_batches = script.split("if batch == 1:")[1].split("else:", 1)
     assert "T.parallel" not in batch_1 and "barrier" not in batch_1
@@ -158,16 +166,16 @@ def test_a_small_layer_runs_its_batch_of_1_on_one_thread(monkeypatch):
 def test_serial_knob_runs_every_batch_alone_or_shared(monkeypatch, tmp_path, serial):
     """The tuner's `serial` (one direction): 1 runs every batch on the calling thread, 0
     shares every batch, the batch of 1 included; both compute the same (against onnxruntime)."""
-    import convrnn.frontend.ops.recurrent as converter
+    converter = importlib.import_module("convrnn.compiler.passes.pack_recurrent_weights")  # (the package exports the pass under that name)
     import convrnn.runtime.threads as threads
     from convrnn.compiler import compile_model
     from convrnn.runtime import load
-    from convrnn.schedules import recurrent_knobs
+    from convrnn.schedules.cpu import recurrent_knobs
 
     monkeypatch.setattr(threads, "pool_threads", lambda: 2)
     monkeypatch.setattr(converter, "knobs", lambda *args: recurrent_knobs.knobs(*args, {"serial": serial}))
     model = gru_model(hidden=25, direction="forward")
-    functions, _ = lower_graph(import_onnx(model), parse_target("cpu"))
+    functions, _ = lower_graph(cpu_graph(model), parse_target("cpu"))
     (script,) = [f.script() for name, f in functions.items() if "gru" in name]
     assert ("T.parallel" in script) == (not serial)
     compiled = load(compile_model(model, tmp_path / "artifact"))
@@ -179,11 +187,11 @@ def test_serial_knob_runs_every_batch_alone_or_shared(monkeypatch, tmp_path, ser
 
 def test_tuner_may_choose_serial_for_one_direction_with_threads_to_share(monkeypatch):
     import convrnn.runtime.threads as threads
-    from convrnn.schedules.registry import get_op
+    from convrnn.schedules.implementations import implementation
 
-    graph = import_onnx(gru_model(hidden=25, direction="forward"))
+    graph = cpu_graph(gru_model(hidden=25, direction="forward"))
     (node,) = [n for n in graph.nodes if n.op == "GRU"]
     types = ([v.type if v is not None else None for v in node.inputs], [v.type for v in node.outputs])
     for pool, expected in ((2, [0, 1]), (1, None)):
         monkeypatch.setattr(threads, "pool_threads", lambda: pool)
-        assert get_op("GRU").knob_space(types[0], node.attrs, types[1], parse_target("cpu")).get("serial") == expected
+        assert implementation("GRU", "llvm").knob_space(types[0], node.attrs, types[1], parse_target("cpu")).get("serial") == expected

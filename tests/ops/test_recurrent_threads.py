@@ -1,9 +1,10 @@
 """The recurrent kernels with two TVM threads, both ways of sharing a step's tasks
-(schedules/recurrent_cpu.py): every thread walks the time loop, takes its share of each
+(schedules/cpu/recurrent.py): every thread walks the time loop, takes its share of each
 step's tasks and waits at a barrier ("tiles"), or each thread runs a direction alone
 ("directions"); or not sharing them ("serial": the calling thread runs every task); or the
 defaults (a small layer's batch of 1 alone, other batches shared, in one kernel). The rest of
 the suite runs one thread per process, so these cases run in a subprocess with two."""
+import importlib
 import os
 import subprocess
 import sys
@@ -43,8 +44,8 @@ def recurrent_model(op, hidden, direction, attrs, with_state, inputs=6):
 
 def check_all_cases(split: str):
     """Run in the subprocess: every case at a few sequence lengths and batch sizes."""
-    import convrnn.frontend.ops.recurrent as converter
-    from convrnn.schedules import recurrent_knobs
+    converter = importlib.import_module("convrnn.compiler.passes.pack_recurrent_weights")  # (the package exports the pass under that name)
+    from convrnn.schedules.cpu import recurrent_knobs
 
     overrides = {"defaults": {}, "serial": {"serial": 1}}.get(split, {"split": split})
     converter.knobs = lambda *args: recurrent_knobs.knobs(*args, overrides)

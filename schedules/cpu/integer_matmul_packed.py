@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from convrnn.schedules.vnni import vpdpbusd
+from convrnn.schedules.cpu.vnni import vpdpbusd
+from convrnn.schedules.implementations import Implementation, implements
 
 LANES = 16
 ROWS = 6
@@ -99,3 +100,12 @@ def packed_integer_matmul_primfunc(k: int, n: int, vnni: bool) -> Any:
                                 acc[r, v, lane] - T.Cast(I32, ZA[()]) * WSUM[(task % GROUPS * CV + v) * LANES + lane])
 
     return matmul_integer_packed
+
+
+@implements("llvm", "MatMulIntegerPacked")
+class PackedIntegerMatMulOnCpu(Implementation):
+    def primfunc(self, input_types, attrs, output_types, target):
+        from convrnn.schedules.cpu.vnni import has_vnni
+
+        a, sums = input_types[0], input_types[2]
+        return packed_integer_matmul_primfunc(a.shape[1], sums.shape[0], has_vnni(target))

@@ -25,8 +25,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from convrnn.compiler.target import Target
-from convrnn.schedules.tiling import (accumulators, blocks_by_name, largest_divisor, parallel_fused, row_tile,
+from convrnn.schedules.cpu.tiling import (accumulators, blocks_by_name, largest_divisor, parallel_fused, row_tile,
                                       tile_reduction, vectorize_innermost, with_knobs)
+from convrnn.schedules.implementations import Implementation, implements
 from convrnn.schedules.winograd import CHANNEL_BLOCK, band_tile_rows, matrix
 
 MAX_TILE_ROWS = 12  # tiles per register tile of the GEMM, untuned
@@ -144,8 +145,6 @@ def schedule_winograd(sch: Any, target: Target, attrs: dict[str, Any], write_bac
     band's stages run in parallel on data that stays in the last-level cache."""
     from convrnn.compiler import tvm_adapter as tvm_
 
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no Winograd conv schedule for target kind {target.kind}")
     lanes = target.vector_lanes
     stages = blocks_by_name(sch)
     m = attrs["tile"]
@@ -211,3 +210,16 @@ def _unrolled_points(sch: Any, block: Any, points: list, lane: Any) -> None:
     sch.vectorize(lane)
     for loop in points:
         sch.unroll(loop)
+
+
+@implements("llvm", "WinogradConv")
+class WinogradConvOnCpu(Implementation):
+    def schedule(self, sch, target, attrs):
+        from convrnn.schedules.epilogue import inline_epilogue
+
+        schedule_winograd(sch, target, attrs, inline_epilogue(sch, blocks_by_name(sch), "out"))
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        channels = inputs[0].shape[1] * (attrs.get("in_block", 0) or 1)
+        return winograd_knob_space(*outputs[0].shape[2:4], channels, inputs[1].shape[2] * CHANNEL_BLOCK,
+                                   attrs["tile"], target.vector_lanes)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from convrnn.schedules.implementations import Implementation, implements
+
 MAX_ROW_TILE = 16
 
 
 def row_tile_choices(column_tile: int, lanes: int) -> list[int]:
     """Row tiles whose accumulators (rows x the column tile's vectors) fit the registers."""
-    from convrnn.schedules.tiling import accumulators
+    from convrnn.schedules.cpu.tiling import accumulators
 
     vectors = max(column_tile // lanes, 1)
     return [rows for rows in range(1, MAX_ROW_TILE + 1) if rows * vectors <= accumulators(lanes)]
@@ -81,3 +83,15 @@ def pack_columns(weight_t: Any, column_tile: int) -> Any:
     """[inputs, columns] -> [columns / column_tile, inputs, column_tile] (numpy)."""
     inputs, columns = weight_t.shape
     return weight_t.reshape(inputs, columns // column_tile, column_tile).transpose(1, 0, 2).copy()
+
+
+@implements("llvm", "RecurrentProjection")
+class RecurrentProjectionOnCpu(Implementation):
+    def primfunc(self, input_types, attrs, output_types, target):
+        _, width, column_tile = input_types[1].shape
+        row_tile = (attrs.get("knobs") or {}).get("row_tile", attrs["row_tile"])
+        return projection_primfunc(width, output_types[0].shape[2], column_tile, row_tile)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        """Rows per register tile (the column tile is fixed at import, where W is packed for it)."""
+        return {"row_tile": row_tile_choices(attrs["column_tile"], target.vector_lanes)}

@@ -33,12 +33,12 @@ takes a vector of the largest power of two that fits, down to MIN_TILE).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from convrnn.compiler.ir import TensorType
-from convrnn.schedules.tiling import accumulators
+from convrnn.schedules.cpu.tiling import accumulators
+from convrnn.schedules.implementations import Implementation, implements
 
 MAX_WIDTH_VECTORS = 4
 MIN_TILE = 4  # the narrowest vector tile (a static width narrower than that is all edge)
@@ -244,3 +244,13 @@ def conv_transpose_script(x: TensorType, w: TensorType, b: Optional[TensorType],
                                     f"{wi('cb + ic', 'oc', th, t_w)}")
             emit(5, f"{yi('oc', ph, 'pw')} = v[0]")
     return "\n".join(lines)
+
+
+@implements("llvm", "ConvTranspose")
+class ConvTransposeOnCpu(Implementation):
+    def primfunc(self, input_types, attrs, output_types, target):
+        x, w, b = (list(input_types) + [None])[:3]
+        return conv_transpose_primfunc(x, w, b, output_types[0], attrs, target.vector_lanes)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        return knob_space(outputs[0].shape[1] // attrs["group"], attrs["strides"][-1], target.vector_lanes)

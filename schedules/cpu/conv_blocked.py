@@ -37,11 +37,12 @@ from typing import Any, Optional, Sequence
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import apply_epilogue, inline_epilogue
-from convrnn.schedules.tiling import (ACCUMULATORS, accumulators, blocks_by_name, broadcast_tile_registers,
+from convrnn.schedules.cpu.tiling import (ACCUMULATORS, accumulators, blocks_by_name, broadcast_tile_registers,
                                       broadcast_tile_score, largest_divisor, parallel_fused,
                                       row_tile, split_tiles, tile_reduction, unroll_short_reduction,
                                       vector_registers, useful_share, vectorize_and_unroll, vectorize_innermost,
                                       with_knobs)
+from convrnn.schedules.implementations import Implementation, implements
 
 MAX_OC_BLOCKS = 4
 PAD_PLACES = ("inline", "task", "pass")
@@ -244,8 +245,6 @@ def conv_blocked_knob_space(out_shape: Sequence[Any], attrs: dict[str, Any], lan
 
 
 def schedule_conv_blocked(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no blocked conv schedule for target kind {target.kind}")
     stages = blocks_by_name(sch)
     conv = stages["conv"]
     conv_loops = sch.get_loops(conv)
@@ -355,3 +354,12 @@ def _reduce_by_rows(sch: Any, conv: Any, write_back: Optional[Any], factors: lis
     vectorize_innermost(sch, init, lanes)
     unroll_short_reduction(sch, reduction[-1])  # one input block's lanes
     return rows
+
+
+@implements("llvm", "ConvBlocked")
+class ConvBlockedOnCpu(Implementation):
+    def schedule(self, sch, target, attrs):
+        schedule_conv_blocked(sch, target, attrs)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        return conv_blocked_knob_space(outputs[0].shape, attrs, target.vector_lanes)

@@ -1,5 +1,5 @@
 """The fast CPU kernel of com.microsoft DynamicQuantizeLSTM: the same computation as
-schedules/dynamic_quantize_lstm_cpu.py (onnxruntime's, step for step: read its docstring for the
+schedules/cpu/dynamic_quantize_lstm.py (onnxruntime's, step for step: read its docstring for the
 semantics), with its integer products done as uint8 x int8 dot products of 4 consecutive k into
 int32 lanes (AVX-512 VNNI's vpdpbusd where the target has it, the same sums in plain int32
 vector arithmetic elsewhere) over weights packed once at import (`pack_weights`):
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from convrnn.schedules.dynamic_quantize_lstm_cpu import StepRules, mlas_logistic, mlas_tanh
-from convrnn.schedules.vnni import vpdpbusd
+from convrnn.schedules.cpu.dynamic_quantize_lstm import StepRules, mlas_logistic, mlas_tanh
+from convrnn.schedules.cpu.vnni import vpdpbusd
 
 F32 = "float32"
 I32 = "int32"
@@ -100,7 +100,7 @@ def packed_primfunc(attrs: dict, vnni: bool, threads: int) -> Any:
 
     from convrnn.compiler.tvm_adapter import tirx
     from convrnn.schedules.ops.dynamic_quantize_linear import quantization_range, quantize_uint8
-    from convrnn.schedules.recurrent_cpu import BARRIER_AFTER, LAUNCH_ONCE
+    from convrnn.schedules.cpu.recurrent import BARRIER_AFTER, LAUNCH_ONCE
 
     H, D, I = attrs["hidden_size"], attrs["num_directions"], attrs["input_size"]
     U, Hp, Kx = padded_sizes(H, I)

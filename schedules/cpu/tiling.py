@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from convrnn.compiler import tvm_adapter as tvm_
-from convrnn.schedules.generic import vector_factor
+from convrnn.schedules.cpu.generic import vector_factor
 
 ACCUMULATORS = 24
 MIN_FMAS_PER_LOAD = 1.5  # fewer, and the loads bound a broadcast tile

@@ -1,6 +1,6 @@
 """The knobs of the recurrent kernels and their untuned defaults, in one place (pure Python).
 
-Step kernel (schedules/recurrent_cpu.py):
+Step kernel (schedules/cpu/recurrent.py):
   tile         hidden units per block of the packed weights, and per task at batch 1: the gate
                accumulators are gates x tile float32 lanes,
                vectorized by LLVM in pieces of the target's vector width. Tasks (directions x
@@ -9,7 +9,7 @@ Step kernel (schedules/recurrent_cpu.py):
                register blocks of rows fit (the kernel picks its loop by the batch at run time).
   rows         batch rows per register block: a block loads each weight vector once for all
                its rows; rows x gates x rows_tile accumulator lanes must fit the target's
-               accumulator registers (schedules/tiling.py: 24 on AVX-512, 12 on AVX2). A batch
+               accumulator registers (schedules/cpu/tiling.py: 24 on AVX-512, 12 on AVX2). A batch
                of 1 never pays for it. Both are chosen when the kernel is built, for its target
                (`batch_rows_tile`, `batch_rows`), unless a node's knobs or attrs (an import
                override) set them.
@@ -24,7 +24,7 @@ Step kernel (schedules/recurrent_cpu.py):
                step is too small to pay for a barrier (`default_serial`, SERIAL_WORK), or with
                one thread; 0 at other batches (or wherever a split was chosen). Such a layer
                is packed in whole tiles too (no second task per core: `knobs`).
-Projection GEMM (schedules/recurrent_gemm.py):
+Projection GEMM (schedules/cpu/recurrent_gemm.py):
   column_tile  output columns per register tile (a multiple of the vector width)
   row_tile     rows (time steps x batch) per register tile; the rest run one row at a time.
 
@@ -60,7 +60,7 @@ def step_tile(hidden: int, directions: int, lanes: int, cores: int = 2, vectors:
 
 
 def _accumulators(lanes: int) -> int:
-    from convrnn.schedules.tiling import accumulators  # (imports TVM: this module does not)
+    from convrnn.schedules.cpu.tiling import accumulators  # (imports TVM: this module does not)
 
     return accumulators(lanes)
 

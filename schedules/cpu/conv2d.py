@@ -12,7 +12,7 @@ padding and weight-packing stages are separate parallel loops, except that a gro
 pads per tile, inside its task.
 
 A symbolic output width (the time axis of a sequence model) cannot take a guarded register
-tile (TVM 0.27 does not lower one over a symbolic extent, see dense_cpu.py). So Conv.compute
+tile (TVM 0.27 does not lower one over a symbolic extent, see cpu/dense.py). So Conv.compute
 computes it in whole tiles of `symbolic_width_tile` positions into a buffer padded up to a
 multiple of the tile (the input padded to match), and a "crop" stage copies out the real
 width. A conv with a fused residual input cannot read past that input's width: it keeps
@@ -27,8 +27,9 @@ from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.conv_layout import weight_block
 from convrnn.schedules.epilogue import inline_epilogue
-from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, schedule_rows, tile_reduction,
+from convrnn.schedules.cpu.tiling import (accumulators, blocks_by_name, row_tile, schedule_rows, tile_reduction,
                                       vector_tile, with_knobs)
+from convrnn.schedules.implementations import Implementation, implements
 
 # The length assumed for a symbolic (time) axis when weighing the weight against the input.
 SYMBOLIC_LENGTH = 256
@@ -102,8 +103,6 @@ def conv_knob_space(out_channels: int, group: int, out_width: Optional[int], lan
 
 
 def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no conv schedule for target kind {target.kind}")
     lanes = target.vector_lanes
     stages = blocks_by_name(sch)
     conv = stages["conv"]
@@ -141,3 +140,16 @@ def schedule_conv(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     for name in ("pad", "pack", "crop"):
         if name in stages and not (name == "pad" and pad_placed):
             schedule_rows(sch, stages[name])
+
+
+@implements("llvm", "Conv")
+class ConvOnCpu(Implementation):
+    def schedule(self, sch, target, attrs):
+        schedule_conv(sch, target, attrs)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        out = outputs[0].shape
+        width = out[-1] if isinstance(out[-1], int) else None
+        height = out[-2] if len(out) > 3 and isinstance(out[-2], int) else None
+        return conv_knob_space(out[1], attrs["group"], width, target.vector_lanes, attrs.get("weight_block", 0),
+                               height)

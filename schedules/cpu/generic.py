@@ -13,6 +13,7 @@ import numpy as np
 
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
+from convrnn.schedules.implementations import GENERIC, Implementation, implements
 
 # Fewer iterations than this in the parallel loop and threads cost more than they give.
 _MIN_PARALLEL_EXTENT = 2
@@ -25,8 +26,6 @@ SYMBOLIC_EXTENT = 64  # what a symbolic extent is taken to be, for that count
 
 
 def schedule_generic(sch: Any, target: Target) -> None:
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no generic schedule for target kind {target.kind}")
     _inline_injective_producers(sch)
     for block in tvm_.blocks(sch):
         parallelize_and_vectorize(sch, block, target.vector_lanes)
@@ -98,3 +97,11 @@ def parallelize_and_vectorize(sch: Any, block: Any, lanes: int) -> None:
     extent = tvm_.loop_extent(sch, fused)
     if (extent is None or extent >= _MIN_PARALLEL_EXTENT) and (work is None or work >= MIN_PARALLEL_WORK):
         sch.parallel(fused)
+
+
+@implements("llvm", GENERIC)
+class GenericOnCpu(Implementation):
+    """Every op the CPU table does not name: its compute, inlined, parallel and vectorized."""
+
+    def schedule(self, sch, target, attrs):
+        schedule_generic(sch, target)

@@ -15,13 +15,15 @@ A sequence's Y after its length is zero; a length-0 sequence ends with zero Y_h 
 The zero points of W and R are one per direction (onnxruntime reads only the first).
 
 This serial kernel is the reference and the fallback: models whose weights minus zero point fit
-int8 (every int8-weight model) run schedules/dynamic_quantize_lstm_packed.py, the same
+int8 (every int8-weight model) run schedules/cpu/dynamic_quantize_lstm_packed.py, the same
 computation vectorized (VNNI dot products over packed weights, the projection one parallel GEMM,
 the step split among threads), whose outputs tests compare with this kernel's.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from convrnn.schedules.implementations import Implementation, implements
 
 F32 = "float32"
 I32 = "int32"
@@ -273,3 +275,15 @@ def dynamic_quantize_lstm_primfunc(attrs: dict) -> Any:
                                     YC[d, b, j] = CS[d, b, j]
 
     return dynamic_quantize_lstm
+
+
+@implements("llvm", "DynamicQuantizeLSTM")
+class DynamicQuantizeLstmOnCpu(Implementation):
+    def primfunc(self, input_types, attrs, output_types, target):
+        if attrs.get("packed"):
+            from convrnn.runtime.threads import pool_threads
+            from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import packed_primfunc
+            from convrnn.schedules.cpu.vnni import has_vnni
+
+            return packed_primfunc(attrs, has_vnni(target), pool_threads())
+        return dynamic_quantize_lstm_primfunc(attrs)

@@ -1,7 +1,7 @@
 """The CPU time-loop kernels of LSTM, GRU and RNN, written in TIR (TVMScript).
 
 One kernel runs a whole layer, its tasks (direction x tile of hidden units) split among the
-threads in one of two ways (knob `split`, schedules/recurrent_knobs.py):
+threads in one of two ways (knob `split`, schedules/cpu/recurrent_knobs.py):
   tiles       a serial loop over time steps around a parallel loop over all tasks, with a
               barrier after each step: any number of threads can share a step;
   directions  a parallel loop over directions around each direction's own time loop: a
@@ -16,7 +16,7 @@ h_prev · Rᵀ (weights pre-packed per tile: RT[dir, tile, k, gate, lane]), then
 activations and the state update. h is double-buffered by step parity because other tasks
 still read h_prev during the step; c is updated in place (a task owns its units). A task
 takes the batch in register blocks of `rows` rows (each weight vector loaded once per block),
-the rows left over one at a time; knobs and defaults: schedules/recurrent_knobs.py.
+the rows left over one at a time; knobs and defaults: schedules/cpu/recurrent_knobs.py.
 
 Shared semantics (all three cells): step s of a sequence of length L (its sequence_lens entry,
 or seq) is time s going forward and L - 1 - s in reverse; from s = L on the state is carried
@@ -32,6 +32,8 @@ from __future__ import annotations
 from types import SimpleNamespace as Kernel
 from typing import Any
 
+from convrnn.schedules.implementations import Implementation, implements
+from convrnn.schedules.ops.recurrent import GATES
 from convrnn.schedules.recurrent_activations import expr as activation_expr
 
 F32 = "float32"
@@ -66,7 +68,7 @@ class _Shape:
         self.ROWS = rows  # batch rows per register block
         self.split = split  # "tiles" or "directions": how the threads share the tasks
         # or all on the calling thread: no parallel region, no barrier (a layer too small to
-        # gain from a second thread: schedules/recurrent_knobs.py, `serial`)
+        # gain from a second thread: schedules/cpu/recurrent_knobs.py, `serial`)
         self.serial = serial
 
     # --- buffer shapes and indices in the layer's layout ---------------------------------------
@@ -318,7 +320,7 @@ def _time_loops(attrs: dict, gates: int, make_loop, lanes: int):
     from tvm.script import tirx as T
 
     from convrnn.runtime.threads import pool_threads
-    from convrnn.schedules.recurrent_knobs import batch_rows, batch_rows_tile, default_serial, default_split
+    from convrnn.schedules.cpu.recurrent_knobs import batch_rows, batch_rows_tile, default_serial, default_split
 
     def chosen(knob):  # a tuner's choice, else an import override, else None (the default)
         return (attrs.get("knobs") or {}).get(knob, attrs.get(knob))
@@ -603,3 +605,28 @@ def pack_recurrent(weights: Any, gates: int, tile: int) -> Any:
 
 
 CELLS = {"LSTM": lstm_primfunc, "GRU": gru_primfunc, "RNN": rnn_primfunc}
+
+
+@implements("llvm", "LSTM", "GRU", "RNN")
+class RecurrentCellOnCpu(Implementation):
+    def knob_space(self, inputs, attrs, outputs, target):
+        """The hidden units per task at batch > 1 (divisors of the tile the weights are packed
+        for at import) and the batch rows per register block, as many as the accumulator
+        registers allow; with two directions, how the threads share the tasks, with one (and more
+        than one thread) whether they share them at all."""
+        from convrnn.runtime.threads import pool_threads
+        from convrnn.schedules.cpu.recurrent_knobs import SPLITS, rows_choices, rows_tile_choices
+
+        widths = rows_tile_choices(attrs["tile"], target.vector_lanes)
+        # rows that fit the narrowest task's accumulators (wider tasks with many rows spill, and lose)
+        space = {"rows": rows_choices(GATES[self.op], widths[0], target.vector_lanes)}
+        if len(widths) > 1:
+            space["rows_tile"] = widths
+        if attrs["num_directions"] > 1:
+            space["split"] = list(SPLITS)
+        elif pool_threads() > 1:  # one direction: its tasks shared by the threads, or all on one
+            space["serial"] = [0, 1]
+        return space
+
+    def primfunc(self, input_types, attrs, output_types, target):
+        return CELLS[self.op](attrs, target.vector_lanes)

@@ -13,9 +13,10 @@ from typing import Any, Optional
 from convrnn.compiler import tvm_adapter as tvm_
 from convrnn.compiler.target import Target
 from convrnn.schedules.epilogue import inline_epilogue
-from convrnn.schedules.generic import parallelize_and_vectorize, schedule_generic
-from convrnn.schedules.tiling import (accumulators, blocks_by_name, row_tile, tile_reduction, vector_tile,
+from convrnn.schedules.cpu.generic import parallelize_and_vectorize, schedule_generic
+from convrnn.schedules.cpu.tiling import (accumulators, blocks_by_name, row_tile, tile_reduction, vector_tile,
                                       with_knobs)
+from convrnn.schedules.implementations import Implementation, implements
 
 MAX_ROW_TILE = 8
 # A symbolic row count is computed in whole tiles of this many rows into a padded buffer and
@@ -79,8 +80,6 @@ def is_one(dim: Any) -> bool:
 
 def schedule_dense(sch: Any, target: Target, attrs: dict[str, Any]) -> None:
     """Tile the last output axis (vectorized) and the one before it (unrolled rows)."""
-    if target.kind != "llvm":
-        raise NotImplementedError(f"no dense schedule for target kind {target.kind}")
     stages = blocks_by_name(sch)
     dense = stages["dense"]
     if "crop" in stages:  # padded rows or columns: the product into its own buffer, then crop and epilogue
@@ -119,3 +118,27 @@ def _schedule_product(sch: Any, target: Target, dense: Any, epilogue: Any, attrs
             # takes in turn reuse one column tile of B from L1 instead of streaming all of B each.
             order = list(range(len(loops) - 2)) + [len(loops) - 1, len(loops) - 2]
     tile_reduction(sch, dense, epilogue, factors, len(loops) - 1, lanes, outer_order=order)
+
+
+@implements("llvm", "MatMul", "Gemm")
+class DenseOnCpu(Implementation):
+    def schedule(self, sch, target, attrs):
+        schedule_dense(sch, target, attrs)
+
+    def knob_space(self, inputs, attrs, outputs, target):
+        out = outputs[0].shape
+        if len(out) < 2:
+            return None  # a matrix-vector product or a dot product: no tiles to choose
+        static = [d if isinstance(d, int) else None for d in out[-2:]]
+        return dense_knob_space(static[0], static[1], target.vector_lanes)
+
+
+@implements("llvm", "MatMulInteger")
+class IntegerMatMulOnCpu(Implementation):
+    def schedule(self, sch, target, attrs):
+        from convrnn.compiler import tvm_adapter as tvm_
+        # The int32 widening and zero-point shift are read inside the product's register tile.
+        for block in tvm_.blocks(sch):
+            if tvm_.block_name(sch, block).startswith("shift_"):
+                sch.compute_inline(block)
+        schedule_dense(sch, target, attrs)
