@@ -15,7 +15,7 @@ from convrnn.compiler.errors import UnsupportedError
 from convrnn.compiler.ir import Graph, Node, TensorType, storage_dtype
 from convrnn.compiler.target import Target
 from convrnn.schedules.implementations import GENERIC, implementation
-from convrnn.schedules.registry import get_op
+from convrnn.schedules.registry import OpDef, get_op
 
 
 @dataclass
@@ -47,6 +47,8 @@ def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
                               [v.type for v in node.outputs], target)
     if written is not None:
         return written
+    if type(opdef).compute is OpDef.compute:  # a kernel only a target's own TIR can give
+        raise NotImplementedError(f"no {node.op} kernel for target kind {target.kind}")
     symbols: dict[str, Any] = {}
 
     def shape_of(tensor_type: TensorType) -> list:
@@ -62,15 +64,12 @@ def lower_node(node: Node, target: Target) -> "tvm_.PrimFunc":
     if len(outputs) != len(node.outputs):
         raise AssertionError(f"{node.op} compute gave {len(outputs)} outputs for {len(node.outputs)}")
     func = tvm_.create_prim_func([p for p in placeholders if p is not None] + list(outputs))
-    sch = tvm_.new_schedule(func)
     try:
-        chosen.schedule(sch, target, node.attrs)
+        return chosen.apply(func, target, node.attrs)
     except tvm_.ScheduleError:
         # The op's template does not fit this instance (a ConvTranspose over symbolic spatial
         # dims): the target's generic schedule computes the same, if slower.
-        sch = tvm_.new_schedule(func)
-        implementation(GENERIC, target.kind).schedule(sch, target, node.attrs)
-    return sch.mod["main"]
+        return implementation(GENERIC, target.kind).apply(func, target, node.attrs)
 
 
 def lower_graph(graph: Graph, target: Target) -> tuple[dict[str, "tvm_.PrimFunc"], list[KernelCall]]:

@@ -14,6 +14,12 @@ from convrnn.compiler.errors import TargetError
 from convrnn.runtime.cpu_flags import host_cpu_flags
 
 KNOWN_KINDS = ("llvm", "cuda")
+# The NVIDIA architectures the CUDA 13 toolkit builds for, and the default: H100 and H200.
+CUDA_ARCHITECTURES = ("sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90", "sm_100", "sm_103", "sm_120")
+DEFAULT_CUDA_ARCH = "sm_90"
+# Per-block limits the GPU schedules read (TVM's dlight rules among them): the same on all of
+# them (static shared memory; more is opted into per kernel, as shared.dyn).
+CUDA_LIMITS = {"max_threads_per_block": 1024, "max_shared_memory_per_block": 48 * 1024, "thread_warp_size": 32}
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,15 @@ def host_config() -> dict[str, Any]:
     return config
 
 
+def _cuda_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A CUDA target with its architecture checked (DEFAULT_CUDA_ARCH when none is named) and
+    the per-block limits filled in where the JSON does not set them."""
+    arch = config.get("arch", DEFAULT_CUDA_ARCH)
+    if arch not in CUDA_ARCHITECTURES:
+        raise TargetError(f"unknown CUDA architecture {arch!r}: use one of {', '.join(CUDA_ARCHITECTURES)}")
+    return {**CUDA_LIMITS, **config, "arch": arch}
+
+
 def parse_target(spec: "str | dict | Target | None") -> Target:
     """'cpu' (the host's LLVM target with its detected mcpu), 'cuda', or a TVM target JSON."""
     if isinstance(spec, Target):
@@ -127,5 +142,7 @@ def parse_target(spec: "str | dict | Target | None") -> Target:
         raise TargetError(f"unknown target {spec!r}")
     if config.get("kind") not in KNOWN_KINDS:
         raise TargetError(f"unsupported target kind {config.get('kind')!r}: convrnn builds for {', '.join(KNOWN_KINDS)}")
+    if config["kind"] == "cuda":
+        config = _cuda_config(config)
     hashable = {key: tuple(value) if isinstance(value, list) else value for key, value in config.items()}
     return Target(tuple(sorted(hashable.items(), key=lambda kv: kv[0])))

@@ -120,3 +120,29 @@ def export_library(executable: Any, path: str) -> None:
 
 def script(func: PrimFunc) -> str:
     return func.script()
+
+
+# TVM's default GPU rules (dlight), most specific first; Fallback binds any loop nest.
+GPU_RULES = ("Matmul", "GEMV", "Reduction", "GeneralReduction", "Fallback")
+
+
+def default_gpu_schedule(func: PrimFunc, target: Target) -> PrimFunc:
+    """`func` scheduled by the first of TVM's default GPU rules (dlight) that takes it; they
+    read the target's limits. A rule that matches and then fails (a matrix product whose
+    epilogue it cannot inline) passes the kernel to the rules after it."""
+    from tvm.s_tir import dlight as dl
+
+    failure: Exception = ScheduleError("no GPU rule")
+    for first in range(len(GPU_RULES)):
+        rules = [getattr(dl.gpu, name)() for name in GPU_RULES[first:]]
+        try:
+            with tvm_target(target):
+                return dl.ApplyDefaultSchedule(*rules)(tvm.IRModule({"main": func}))["main"]
+        except (AssertionError, RuntimeError) as exc:  # (ScheduleError and TVM's internal errors are RuntimeErrors)
+            failure = exc
+    raise failure
+
+
+def device_source(executable: Any) -> str:
+    """The device code (CUDA C, OpenCL C) of an executable built for a GPU target."""
+    return "\n".join(module.inspect_source() for module in executable.mod.imports)

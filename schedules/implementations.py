@@ -14,7 +14,7 @@ from convrnn.compiler.discovery import import_all
 from convrnn.compiler.ir import TensorType
 
 # The package whose modules fill each target kind's table.
-PACKAGES = {"llvm": "convrnn.schedules.cpu"}
+PACKAGES = {"llvm": "convrnn.schedules.cpu", "cuda": "convrnn.schedules.cuda"}
 GENERIC = "*"  # the table entry for every op the table does not name
 
 _TABLES: dict[str, dict[str, "Implementation"]] = {}
@@ -26,7 +26,7 @@ class Implementation:
     primfunc:   a complete PrimFunc written directly in TIR (taking the present inputs, then
                 the outputs), where the op's TE compute cannot give the kernel (a time loop);
                 None: the kernel is the op's compute, scheduled by `schedule`
-    schedule:   a schedule template applied to the op's compute
+    schedule:   a schedule template applied to the op's compute (`apply` gives it the schedule)
     knob_space: the values of each knob the template takes (in a node's "knobs" attr) that
                 a tuner may try for these types on this target; None: nothing to tune
     One instance per op it is registered for: `op` names that op.
@@ -41,6 +41,14 @@ class Implementation:
 
     def schedule(self, sch: Any, target: Any, attrs: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} has no schedule")
+
+    def apply(self, func: Any, target: Any, attrs: dict[str, Any]) -> Any:
+        """The op's compute (a PrimFunc) scheduled for `target`."""
+        from convrnn.compiler import tvm_adapter as tvm_
+
+        sch = tvm_.new_schedule(func)
+        self.schedule(sch, target, attrs)
+        return sch.mod["main"]
 
     def knob_space(self, inputs: Sequence[TensorType], attrs: dict[str, Any], outputs: Sequence[TensorType],
                    target: Any) -> Optional[dict[str, list]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_PACKAGES = ("convrnn.schedules.cpu",)
+TARGET_PACKAGES = ("convrnn.schedules.cpu", "convrnn.schedules.cuda")
 
 
 def imports_of(path: Path) -> set[str]:

@@ -50,12 +50,16 @@ class RecurrentProjection(OpDef):
         return [TensorType((x.shape[0], x.shape[1], tiles * column_tile), x.dtype)]
 
 
+def named_inputs(op: str, names: tuple, inputs) -> dict:
+    """A recurrence's input types by name, every one present (absent ones are constants)."""
+    if len(inputs) != len(names) or any(v is None for v in inputs):
+        raise ValueError(f"{op} takes {', '.join(names)}")
+    return dict(zip(names, inputs))
+
+
 class _Cell(OpDef):
     def infer(self, inputs, attrs):
-        names = CELL_INPUTS[self.name]
-        if len(inputs) != len(names) or any(v is None for v in inputs):
-            raise ValueError(f"{self.name} takes {', '.join(names)}")
-        types = dict(zip(names, inputs))
+        types = named_inputs(self.name, CELL_INPUTS[self.name], inputs)
         xw = types["XW"]
         hidden, directions, tile = attrs["hidden_size"], attrs["num_directions"], attrs["tile"]
         padded = -(-hidden // tile) * tile

@@ -15,7 +15,7 @@ hoists the input projection out of the time loop and packs the weights for the v
 from __future__ import annotations
 
 from convrnn.compiler.symbolic_dims import equate
-from convrnn.schedules.ops.recurrent import CELL_INPUTS, GATES, sequence_output_types
+from convrnn.schedules.ops.recurrent import CELL_INPUTS, GATES, named_inputs, sequence_output_types
 from convrnn.schedules.registry import OpDef, register
 
 LAYER_INPUTS = {
@@ -30,10 +30,7 @@ RECURRENCE_INPUTS = {**CELL_INPUTS, **LAYER_INPUTS}
 
 class _Layer(OpDef):
     def infer(self, inputs, attrs):
-        names = LAYER_INPUTS[self.name]
-        if len(inputs) != len(names) or any(v is None for v in inputs):
-            raise ValueError(f"{self.name} takes {', '.join(names)}")
-        types = dict(zip(names, inputs))
+        types = named_inputs(self.name, LAYER_INPUTS[self.name], inputs)
         cell = CELL_OF_LAYER[self.name]
         gates, hidden, directions = GATES[cell], attrs["hidden_size"], attrs["num_directions"]
         x = types["X"]

@@ -133,3 +133,19 @@ def test_conv_transpose_upsampling_over_symbolic_dims(out_channels):
                                [support.tensor_info("Y", "float32", None)], [("W", weight), ("B", bias)])
     for seed, shape in enumerate([(1, 24, 5, 80), (2, 24, 3, 77), (1, 24, 4, 9)]):
         support.assert_matches_onnxruntime(model, {"X": support.random_input(shape, seed=seed)}, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_target_neutral_compute_agrees_with_onnxruntime(name, monkeypatch, tmp_path):
+    """The op's TE compute (what the GPU schedules take), run here through the CPU's generic
+    schedule in place of the CPU's own TIR kernel."""
+    from convrnn.compiler import compile_model
+    from convrnn.runtime import load
+    from convrnn.schedules import implementations
+
+    generic = implementations.table("llvm")[implementations.GENERIC]  # (discovers the table first)
+    monkeypatch.setitem(implementations._TABLES["llvm"], "ConvTranspose", generic)
+    x_shape, w_shape, attrs = CASES[name]
+    model, feeds = conv_transpose_case(x_shape, w_shape, **attrs)
+    got = load(compile_model(model, tmp_path / "artifact")).run(**feeds)
+    np.testing.assert_allclose(got[0], support.run_onnxruntime(model, feeds)[0], rtol=1e-4, atol=1e-4)
