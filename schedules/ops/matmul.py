@@ -47,7 +47,8 @@ class MatMul(OpDef):
 
     def compute(self, inputs, attrs, outputs):
         from convrnn.compiler.tvm_adapter import te
-        from convrnn.schedules.cpu.dense import SYMBOLIC_ROW_TILE, dense_compute
+        from convrnn.schedules.cpu.dense import SYMBOLIC_ROW_TILE
+        from convrnn.schedules.dense_compute import dense_compute
 
         a, b = inputs[:2]
         shape = _te_shape(outputs[0], inputs)
@@ -86,7 +87,7 @@ class Gemm(OpDef):
         return [output]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.cpu.dense import dense_compute
+        from convrnn.schedules.dense_compute import dense_compute
 
         a, b, c = (list(inputs) + [None])[:3]
         product = dense_compute(a, b, _te_shape(outputs[0], inputs), bool(attrs["trans_a"]), bool(attrs["trans_b"]))

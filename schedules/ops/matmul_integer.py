@@ -50,7 +50,7 @@ class MatMulInteger(OpDef):
         return [TensorType((*batch, *a.shape[-2:-1], *(b.shape[-1:] if b.rank > 1 else ())), "int32")]
 
     def compute(self, inputs, attrs, outputs):
-        from convrnn.schedules.cpu.dense import dense_compute
+        from convrnn.schedules.dense_compute import dense_compute
         from convrnn.schedules.ops._broadcast import te_shape
 
         a, b, a_zero, b_zero = (list(inputs) + [None, None])[:4]
