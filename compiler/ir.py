@@ -167,3 +167,24 @@ class NameGenerator:
 
     def release(self, name: str) -> None:
         self._taken.discard(name)
+
+
+class NewValues:
+    """The values a pass adds to a graph: fresh names, and new constants kept beside the
+    graph's own until `graph_with` puts them in."""
+
+    def __init__(self, graph: Graph):
+        self.constants, self.constant_values = dict(graph.constants), dict(graph.constant_values)
+        self.names = NameGenerator(v.name for v in graph.values())
+
+    def constant(self, array: np.ndarray, hint: str) -> Value:
+        value = Value(self.names(hint), TensorType(array.shape, str(array.dtype)))
+        self.constants[value.name], self.constant_values[value.name] = array, value
+        return value
+
+    def value(self, hint: str, tensor_type: TensorType) -> Value:
+        return Value(self.names(hint), tensor_type)
+
+    def graph_with(self, graph: Graph, nodes: list[Node]) -> Graph:
+        """`graph` with these nodes and the constants they read."""
+        return graph.with_nodes(nodes, self.constants, self.constant_values)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from convrnn.compiler.ir import Graph, NameGenerator, TensorType, Value
+from convrnn.compiler.ir import Graph, NewValues, Value
 from convrnn.schedules.conv_layout import pack_weight, weight_block
 
 
 def pack_conv_weights(graph: Graph) -> Graph:
-    constants, constant_values = dict(graph.constants), dict(graph.constant_values)
-    names = NameGenerator(v.name for v in graph.values())
+    new = NewValues(graph)
     packed: dict[tuple[str, int], Value] = {}  # a weight read by several convs is packed once
     nodes, changed = [], False
     for node in graph.nodes:
@@ -25,11 +24,8 @@ def pack_conv_weights(graph: Graph) -> Graph:
             continue
         key = (w.name, block)
         if key not in packed:
-            array = pack_weight(constants[w.name], block)
-            value = Value(names(f"{w.name}_packed"), TensorType(array.shape, str(array.dtype)))
-            constants[value.name], constant_values[value.name] = array, value
-            packed[key] = value
+            packed[key] = new.constant(pack_weight(graph.constants[w.name], block), f"{w.name}_packed")
         inputs = (node.inputs[0], packed[key], *node.inputs[2:])
         nodes.append(replace(node, inputs=inputs, attrs={**node.attrs, "weight_block": block}))
         changed = True
-    return graph.with_nodes(nodes, constants, constant_values) if changed else graph
+    return new.graph_with(graph, nodes) if changed else graph

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
+from convrnn.compiler.ir import Graph, NewValues, Node
 from convrnn.schedules.cpu.dynamic_quantize_lstm_packed import pack_columns, pack_weights, padded_sizes
 from convrnn.schedules.ops.dynamic_quantize_lstm import INPUTS
 
@@ -17,14 +17,7 @@ CONSTANT_INPUTS = ("W", "R", "B", "P", "W_scale", "W_zero", "R_scale", "R_zero")
 
 
 def pack_quantized_lstm(graph: Graph) -> Graph:
-    constants, constant_values = dict(graph.constants), dict(graph.constant_values)
-    names = NameGenerator(v.name for v in graph.values())
-
-    def constant(array: np.ndarray, hint: str) -> Value:
-        value = Value(names(hint), TensorType(array.shape, str(array.dtype)))
-        constants[value.name], constant_values[value.name] = array, value
-        return value
-
+    new = NewValues(graph)
     nodes, changed = [], False
     for node in graph.nodes:
         inputs = dict(zip(INPUTS, node.inputs)) if node.op == "DynamicQuantizeLSTM" else {}
@@ -42,12 +35,12 @@ def pack_quantized_lstm(graph: Graph) -> Graph:
         peepholes = np.zeros((directions, 3, padded), np.float32)
         peepholes[:, :, :hidden] = arrays["P"]
         packed = (
-            inputs["X"], constant(packed_w[0], "W_packed"), constant(packed_w[1], "W_sum"),
-            constant(packed_r[0], "R_packed"), constant(packed_r[1], "R_sum"),
-            constant(pack_columns(arrays["B"], hidden), "fused_bias"),
-            inputs["sequence_lens"], inputs["initial_h"], inputs["initial_c"], constant(peepholes, "P"),
-            constant(pack_columns(arrays["W_scale"], hidden), "W_scale"),
-            constant(pack_columns(arrays["R_scale"], hidden), "R_scale"))
+            inputs["X"], new.constant(packed_w[0], "W_packed"), new.constant(packed_w[1], "W_sum"),
+            new.constant(packed_r[0], "R_packed"), new.constant(packed_r[1], "R_sum"),
+            new.constant(pack_columns(arrays["B"], hidden), "fused_bias"),
+            inputs["sequence_lens"], inputs["initial_h"], inputs["initial_c"], new.constant(peepholes, "P"),
+            new.constant(pack_columns(arrays["W_scale"], hidden), "W_scale"),
+            new.constant(pack_columns(arrays["R_scale"], hidden), "R_scale"))
         nodes.append(Node(node.op, packed, node.outputs, {**node.attrs, "packed": 1}, name=node.name))
         changed = True
-    return graph.with_nodes(nodes, constants, constant_values) if changed else graph
+    return new.graph_with(graph, nodes) if changed else graph

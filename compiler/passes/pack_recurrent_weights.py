@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convrnn.compiler.ir import Graph, NameGenerator, Node, TensorType, Value
+from convrnn.compiler.ir import Graph, NewValues, Node, TensorType, Value
 from convrnn.schedules.cpu.recurrent import pack_recurrent
 from convrnn.schedules.cpu.recurrent_gemm import pack_columns
 from convrnn.schedules.cpu.recurrent_knobs import knobs
@@ -27,29 +27,15 @@ PACKING_LANES = 16
 KNOB_OVERRIDES = ("rows_tile", "rows", "split", "serial")
 
 
-class _NewValues:
-    def __init__(self, graph: Graph):
-        self.constants, self.constant_values = dict(graph.constants), dict(graph.constant_values)
-        self.names = NameGenerator(v.name for v in graph.values())
-
-    def constant(self, array: np.ndarray, hint: str) -> Value:
-        value = Value(self.names(hint), TensorType(array.shape, str(array.dtype)))
-        self.constants[value.name], self.constant_values[value.name] = array, value
-        return value
-
-    def value(self, hint: str, tensor_type: TensorType) -> Value:
-        return Value(self.names(hint), tensor_type)
-
-
 def pack_recurrent_weights(graph: Graph) -> Graph:
     layers = [node for node in graph.nodes if node.op in LAYER_INPUTS and _weights_are_constant(node, graph)]
     if not layers:
         return graph
-    new = _NewValues(graph)
+    new = NewValues(graph)
     nodes = []
     for node in graph.nodes:
         nodes += _cell_of(node, graph.constants, new) if node in layers else [node]
-    return graph.with_nodes(nodes, new.constants, new.constant_values)
+    return new.graph_with(graph, nodes)
 
 
 def _weights_are_constant(node: Node, graph: Graph) -> bool:
@@ -57,7 +43,7 @@ def _weights_are_constant(node: Node, graph: Graph) -> bool:
                if name in ("W", "R", "B", "P"))
 
 
-def _cell_of(node: Node, arrays: dict, new: _NewValues) -> list[Node]:
+def _cell_of(node: Node, arrays: dict, new: NewValues) -> list[Node]:
     op, attrs = CELL_OF_LAYER[node.op], node.attrs
     inputs = dict(zip(LAYER_INPUTS[node.op], node.inputs))
     gates, hidden, directions = GATES[op], attrs["hidden_size"], attrs["num_directions"]
@@ -96,7 +82,7 @@ def _biases(bias: np.ndarray, gates: int, hidden: int, linear_before_reset: int)
     return summed, recurrent_h_bias
 
 
-def _projection(node: Node, x: Value, w: np.ndarray, bias: np.ndarray, tuned: dict, new: _NewValues) -> Node:
+def _projection(node: Node, x: Value, w: np.ndarray, bias: np.ndarray, tuned: dict, new: NewValues) -> Node:
     """X · Wᵀ + bias for all time steps as one GEMM; w [D, gates, padded, inputs], bias [D, gates, padded]."""
     columns = bias.size
     column_tile = tuned["column_tile"] if columns % tuned["column_tile"] == 0 else PACKING_LANES
